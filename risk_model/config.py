@@ -1,0 +1,193 @@
+"""The workspace: the one place that knows where every input and output lives.
+
+Every command works inside one workspace folder (``--workspace``, default ``./workspace``, or the
+``RISK_MODEL_WORKSPACE`` environment variable). This module names its parts so no other module
+builds paths by hand, and gives the atomic-publish helper every writer uses so that a run that
+fails midway never leaves half-written outputs behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from risk_model.errors import OutputExistsError, WorkspaceError
+
+__all__ = ["WORKSPACE_ENV", "Workspace", "default_workspace_path"]
+
+WORKSPACE_ENV = "RISK_MODEL_WORKSPACE"
+
+
+def default_workspace_path() -> Path:
+    """Return the workspace path from ``RISK_MODEL_WORKSPACE``, else ``./workspace``.
+
+    Returns
+    -------
+    pathlib.Path
+        The workspace folder (not necessarily existing yet).
+    """
+    return Path(os.environ.get(WORKSPACE_ENV) or "workspace")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace folder and the named places inside it.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The workspace folder.
+    """
+
+    root: Path
+
+    @classmethod
+    def at(cls, root: str | os.PathLike[str] | None = None) -> Workspace:
+        """Open the workspace at ``root`` (or the default), creating the folder if needed.
+
+        Parameters
+        ----------
+        root : path-like, optional
+            The workspace folder; ``None`` means :func:`default_workspace_path`.
+
+        Returns
+        -------
+        Workspace
+            The workspace.
+
+        Raises
+        ------
+        WorkspaceError
+            If ``root`` exists and is not a folder, or cannot be created.
+        """
+        path = Path(root) if root is not None else default_workspace_path()
+        path = path.expanduser().resolve()
+        if path.exists() and not path.is_dir():
+            raise WorkspaceError(
+                f"workspace {path} exists but is not a folder",
+                hint="pass --workspace with a folder path, or remove that file",
+            )
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkspaceError(
+                f"cannot create workspace folder {path}: {exc.strerror}",
+                hint="choose a writable location with --workspace or RISK_MODEL_WORKSPACE",
+            ) from exc
+        return cls(path)
+
+    @property
+    def landing(self) -> Path:
+        """Raw extracts as the data owners supply them (immutable, identifiable)."""
+        return self.root / "landing"
+
+    @property
+    def truth(self) -> Path:
+        """Ground truth of a synthetic population: read only by evaluation and tests."""
+        return self.root / "truth"
+
+    @property
+    def quarantine(self) -> Path:
+        """Rows refused by the data contracts, with their reasons."""
+        return self.root / "quarantine"
+
+    @property
+    def warehouse(self) -> Path:
+        """The pseudonymised, validated warehouse (DuckDB file)."""
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def reports(self) -> Path:
+        """Human-readable reports (data quality, linkage, model cards, audits)."""
+        return self.root / "reports"
+
+    @property
+    def lists(self) -> Path:
+        """Monthly prioritised lists per patch."""
+        return self.root / "lists"
+
+    def check_can_write(self, targets: list[Path], *, overwrite: bool, step: str) -> None:
+        """Refuse to go on if any target already holds outputs, unless ``overwrite``.
+
+        Parameters
+        ----------
+        targets : list of pathlib.Path
+            Files or folders the step is about to write.
+        overwrite : bool
+            Whether the user asked to replace existing outputs.
+        step : str
+            The command name, used in the message.
+
+        Raises
+        ------
+        OutputExistsError
+            If a target exists (a non-empty folder or any file) and ``overwrite`` is false.
+        """
+        if overwrite:
+            return
+        existing = [t for t in targets if _has_content(t)]
+        if existing:
+            names = ", ".join(str(t) for t in existing)
+            raise OutputExistsError(
+                f"{step} would overwrite existing outputs: {names}",
+                hint="pass --overwrite to replace them, or use another --workspace",
+            )
+
+    @contextmanager
+    def staging(self, step: str) -> Iterator[Path]:
+        """Give a private staging folder inside the workspace, removed afterwards.
+
+        Writers build their outputs in the staging folder and then call :meth:`publish`; if the
+        step fails, the staging folder is deleted and the workspace is as it was.
+
+        Parameters
+        ----------
+        step : str
+            The step name, used in the folder name.
+
+        Yields
+        ------
+        pathlib.Path
+            An empty folder on the same file system as the workspace.
+        """
+        stage = self.root / f".staging-{step}-{uuid.uuid4().hex[:8]}"
+        stage.mkdir(parents=True)
+        try:
+            yield stage
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+
+    def publish(self, staged: Path, target: Path) -> None:
+        """Move a finished staged folder into place, replacing ``target`` if it exists.
+
+        The old target is first renamed aside and only deleted once the new one is in place, so
+        at every instant the workspace holds either the old complete output or the new one.
+
+        Parameters
+        ----------
+        staged : pathlib.Path
+            A complete folder built inside :meth:`staging`.
+        target : pathlib.Path
+            Where it belongs in the workspace.
+        """
+        aside = None
+        if target.exists():
+            aside = target.with_name(f".old-{target.name}-{uuid.uuid4().hex[:8]}")
+            target.rename(aside)
+        staged.rename(target)
+        if aside is not None:
+            if aside.is_dir():
+                shutil.rmtree(aside, ignore_errors=True)
+            else:
+                aside.unlink(missing_ok=True)
+
+
+def _has_content(path: Path) -> bool:
+    if path.is_dir():
+        return any(path.iterdir())
+    return path.exists()
