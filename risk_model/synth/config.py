@@ -116,8 +116,12 @@ class HousingConfig(_Strict):
         },
         description="Share of homes with an EPC certificate (check): lettings need one.",
     )
-    epc_median_sap: float = Field(68.5, description="England median SAP about 68.")
-    epc_sap_sd: float = Field(11.0, gt=0, description="Spread of SAP scores (check).")
+    epc_median_sap: float = Field(
+        69.5, description="Median SAP; about 47.5% of homes D or below (England 2023)."
+    )
+    epc_sap_sd: float = Field(
+        8.0, gt=0, description="Spread of SAP within a tenure, age and type (E-G about 9%)."
+    )
     very_cold_share: float = Field(
         0.025, ge=0, le=0.2, description="Homes with SAP below 33.5 (EHS excess cold proxy, check)."
     )
