@@ -195,7 +195,8 @@ class HealthConfig(_Strict):
         description="Prevalence of each long-term condition at the start, all ages.",
     )
     ltc_annual_incidence_ratio: float = Field(
-        0.05, ge=0, le=1, description="New diagnoses a year as a share of prevalence (check)."
+        0.08, ge=0, le=1,
+        description="Yearly turnover of diagnoses beyond ageing, replacing deaths (check).",
     )
     annual_deaths_per_1000: float = Field(9.5, ge=0, description="England crude death rate ~9.5.")
     annual_births_per_1000: float = Field(10.0, ge=0, description="England crude birth rate ~10.")

@@ -32,7 +32,7 @@ from risk_model.synth.simulate import (
     History,
     simulate,
 )
-from risk_model.synth.world import NEVER, World, build_world
+from risk_model.synth.world import HOUSEHOLD_TYPES, NEVER, World, build_world
 
 __all__ = ["SynthResult", "generate"]
 
@@ -198,6 +198,13 @@ def _write_truth(w: World, h: History, rendered: list[Rendered], folder: Path,
            for j, c in enumerate(LTC_CONDITIONS)},
     })
     out["persons"] = _write_parquet(persons, folder / "persons.parquet")
+    nh = w.n_households
+    households = pd.DataFrame({
+        "household_id": np.arange(nh),
+        "household_type": np.array(HOUSEHOLD_TYPES)[w.hh_type[:nh]],
+        "couple": w.hh_couple[:nh],
+    })
+    out["households"] = _write_parquet(households, folder / "households.parquet")
     res_to = h.cat("res_to")
     residence = pd.DataFrame({
         "person_id": h.cat("res_person").astype(np.int32),

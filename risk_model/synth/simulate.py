@@ -30,6 +30,7 @@ from risk_model.synth.world import (
     _draw_surname,
     _finish_people,
     ages_at,
+    ltc_probability,
     rng_for,
 )
 
@@ -284,8 +285,13 @@ def _season(cal_month: int) -> FloatArray:
     return np.array([1 + SEASON_AMPLITUDE[k] * phase for k in OUTCOMES])
 
 
-def _calibrate(risk: _Risk, s: dict[str, npt.NDArray]) -> dict[str, npt.NDArray]:
-    """Intercepts so each band's mean annual rate per cause meets the configured target."""
+def _calibrate(risk: _Risk, s: dict[str, npt.NDArray], weight: FloatArray
+               ) -> dict[str, npt.NDArray]:
+    """Intercepts so each band's mean annual rate per cause meets the configured target.
+
+    ``weight`` is each person's chance of surviving part of the period: the highest risks die
+    soonest, so calibrating on day one alone would leave the period's rates short.
+    """
     w = risk.w
     cfg = w.cfg
     # annual mean over calendar months of season x intensity
@@ -303,26 +309,43 @@ def _calibrate(risk: _Risk, s: dict[str, npt.NDArray]) -> dict[str, npt.NDArray]
             if k == _FALL:
                 m = m & ~o65
             target = cfg.admissions.rates_per_1000[lab][outcome] / 1000
-            mean = acc[m, k].mean() if m.any() else 1.0
-            scale[b, k] = target / mean
+            scale[b, k] = _solve_scale(acc[m, k], weight[m], target) if m.any() else target
     # falls in 65+: a fall intensity giving the configured yearly incidence, and the share of
     # falls that end in an emergency admission giving the 67+ admission target
     fall_acc = acc[o65, _FALL]
+    fw = weight[o65]
     inc = cfg.admissions.fall_incidence_65_plus
     lo, hi = 0.0, 50.0
     for _ in range(50):
         mid = (lo + hi) / 2
-        if (1 - np.exp(-mid * fall_acc)).mean() < inc:
+        if np.average(1 - np.exp(-mid * fall_acc), weights=fw) < inc:
             lo = mid
         else:
             hi = mid
     fall_scale = (lo + hi) / 2 if fall_acc.size else 0.0
     o67 = band[o65] == len(AGE_BANDS) - 1
-    annual_falls_67 = (fall_scale * fall_acc[o67]).mean() if o67.any() else 1.0
+    annual_falls_67 = (np.average(fall_scale * fall_acc[o67], weights=fw[o67]) if o67.any()
+                       else 1.0)
     admit_share = min(cfg.admissions.rates_per_1000[labels[-1]]["fall"] / 1000 / annual_falls_67,
                       1.0)
     return {"scale": scale, "fall_scale": np.array(fall_scale),
             "fall_admit_share": np.array(admit_share)}
+
+
+def _solve_scale(intensity: FloatArray, weight: FloatArray, annual_target: float) -> float:
+    """Scale ``s`` with mean 12 * (1 - exp(-s * intensity / 12)) equal to the annual target.
+
+    Monthly probabilities saturate for the highest-risk people, so a linear rescaling would
+    fall short of the target; bisection on the log scale solves it exactly.
+    """
+    if annual_target <= 0:
+        return 0.0
+    lo, hi = math.log(1e-6), math.log(1e6)
+    for _ in range(45):
+        mid = (lo + hi) / 2
+        got = 12 * np.average(1 - np.exp(-math.exp(mid) * intensity / 12), weights=weight)
+        lo, hi = (mid, hi) if got < annual_target else (lo, mid)
+    return math.exp((lo + hi) / 2)
 
 
 def simulate(
@@ -372,17 +395,25 @@ def simulate(
     crowded = _crowding(w, people0)
     first_day, _ = month_start_day(w, 0)
     s0 = risk.state(people0, 0, first_day, crowded, last_emerg)
-    cal = _calibrate(risk, s0)
+    death_alpha = _calibrate_deaths(w, s0)
+    h.calibration["death_log_intercept"] = death_alpha
+
+    def survival_weight(state: dict[str, npt.NDArray]) -> FloatArray:
+        q = np.exp(death_alpha + DEATH_EFFECTS["age_slope_per_year"] * state["age"]) * \
+            _death_mult(state, state["recent"])
+        # survival over a quarter of the period: deaths remove the highest risks while ageing
+        # and new diagnoses add new ones, so the net drift is about half of depletion alone
+        return np.exp(-q * cfg.months / 48)
+
+    cal = _calibrate(risk, s0, survival_weight(s0))
     # who had an emergency admission in the year before the start (shapes "recent" at t=0)
     lam = np.exp(risk.log_intensity(s0, 0.5)) * cal["scale"][s0["band"]]
     p_prior = 1 - np.exp(-lam.sum(axis=1))
     had = rng.random(people0.size) < p_prior
     last_emerg[people0[had]] = -rng.integers(1, 13, int(had.sum())).astype(np.int16)
     s0 = risk.state(people0, 0, first_day, crowded, last_emerg)
-    cal = _calibrate(risk, s0)
-    h.calibration = {k: v.tolist() for k, v in cal.items()}
-    death_alpha = _calibrate_deaths(w, s0)
-    h.calibration["death_log_intercept"] = death_alpha
+    cal = _calibrate(risk, s0, survival_weight(s0))
+    h.calibration |= {k: v.tolist() for k, v in cal.items()}
     elective_scale = _elective_scale(w, s0["age"])
     ae_scale = _ae_scale(w, s0["age"])
 
@@ -487,6 +518,7 @@ def simulate(
         if rep is not None:
             next_report += rep["report_id"].size
             _append(h.report, **rep)
+        _ltc_incidence_month(w, rng, t, alive, s["age"])
         _adaptations_month(w, h, rng, t, first_day, ndays, alive, s, adapt_pending_until,
                            adapt_fit_month)
         _surveys_month(w, h, rng, t, first_day, ndays, survey_month, inspect_month, crowded,
@@ -681,6 +713,28 @@ def _adaptations_month(w, h, rng, t, first_day, ndays, alive, s, pending_until,
     )
     # an adaptation lowers the risk from the month it is fitted
     w.home_adapted[fit_month == t] = True
+
+
+def _ltc_incidence_month(w: World, rng: np.random.Generator, t: int, alive: IntArray,
+                         age: FloatArray) -> None:
+    """New diagnoses that keep each age's prevalence steady as people age and die.
+
+    Among people without the condition the monthly onset probability is
+    ``(P(a + 1) - P(a) + r * P(a)) / (1 - P(a)) / 12``: the rise of prevalence with age plus a
+    turnover ``r`` (``health.ltc_annual_incidence_ratio``) that replaces those who die.
+    """
+    r = w.cfg.health.ltc_annual_incidence_ratio
+    for j, c in enumerate(LTC_CONDITIONS):
+        free = w.p_ltc_onset[alive, j] > t
+        if not free.any():
+            continue
+        a = age[free]
+        scale = w.ltc_scale[c]
+        p_now = np.minimum(scale * ltc_probability(w.cfg, c, a), 0.95)
+        p_next = np.minimum(scale * ltc_probability(w.cfg, c, a + 1), 0.95)
+        h = (np.maximum(p_next - p_now, 0) + r * p_now) / (1 - p_now) / 12
+        new = alive[free][rng.random(a.size) < h]
+        w.p_ltc_onset[new, j] = t
 
 
 def _surveys_month(w, h, rng, t, first_day, ndays, survey_month, inspect_month, crowded,

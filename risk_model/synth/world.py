@@ -22,7 +22,7 @@ from risk_model.identifiers import nhs_check_digits
 from risk_model.synth import names
 from risk_model.synth.config import ETHNIC_CATEGORIES, LTC_CONDITIONS, TENURES, SynthConfig
 
-__all__ = ["EPOCH", "NEVER", "World", "build_world", "rng_for", "to_days"]
+__all__ = ["EPOCH", "HOUSEHOLD_TYPES", "NEVER", "World", "build_world", "rng_for", "to_days"]
 
 EPOCH = date(1970, 1, 1)
 #: Month index meaning "never" (onsets, exits).
@@ -77,7 +77,7 @@ WALLS = (
 )
 
 # Household types: (name, relative weight by tenure OO, PR, LA, HA)
-_HH_TYPES = ("single", "single_65", "couple", "couple_65", "family", "lone_parent", "multi_adult",
+HOUSEHOLD_TYPES = ("single", "single_65", "couple", "couple_65", "family", "lone_parent", "multi_adult",
              "multigen")
 _HH_WEIGHTS = np.array(
     [  # OO    PR    LA    HA
