@@ -9,6 +9,6 @@ only evaluation and tests may read. See ``docs/synthetic-data.md`` for the groun
 from __future__ import annotations
 
 from risk_model.synth.config import SynthConfig
-from risk_model.synth.generate import SynthResult, generate
+from risk_model.synth.run import SynthResult, generate
 
 __all__ = ["SynthConfig", "SynthResult", "generate"]

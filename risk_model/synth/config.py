@@ -231,7 +231,12 @@ class IdentifierNoiseConfig(_Strict):
         0.5, ge=0, le=1, description="Double-barrelled surnames written otherwise (one part, space)."
     )
     surname_change_rate: float = Field(
-        0.02, ge=0, le=1, description="Women 20-60 recorded under an earlier surname."
+        0.1, ge=0, le=1,
+        description="Housing records of people with an earlier surname that still carry it.",
+    )
+    transliteration_variant_rate: float = Field(
+        0.1, ge=0, le=1,
+        description="Names from other scripts spelt another way on the housing side.",
     )
     dob_swap_rate: float = Field(
         0.01, ge=0, le=1, description="Day and month swapped where both are 12 or less."

@@ -133,6 +133,13 @@ def _dates(days: npt.ArrayLike, *, nullable: bool = True) -> npt.NDArray[np.date
     return out
 
 
+def _ref(prefix: str, numbers: npt.ArrayLike, width: int) -> npt.NDArray[np.str_]:
+    """Reference strings such as ``T0000123``: a prefix and a zero-padded number."""
+    nums = np.asarray(numbers, dtype=np.int64)
+    size = len(prefix) + max(width, 19)
+    return np.array([f"{prefix}{x:0{width}d}" for x in nums.tolist()], dtype=f"<U{size}")
+
+
 def _end_day(w: World) -> int:
     return month_start_day(w, w.cfg.months)[0]
 
@@ -305,7 +312,7 @@ def _inspections(w: World, h: History, kind: str, seed_name: str
     d = {k: v[order] for k, v in d.items()}
     rng = rng_for(w.cfg.seed, seed_name)
     prefix = "SCS" if kind == "survey" else "PSH"
-    ref = np.char.add(prefix, np.char.zfill(np.arange(1, d["home"].size + 1).astype(str), 7))
+    ref = _ref(prefix, np.arange(1, d["home"].size + 1), 7)
     return d, ref, rng
 
 
@@ -370,7 +377,7 @@ def _tenancies(w: World, h: History) -> _Tenancies:
         reason[social]
     order = np.lexsort((hh, start))
     hh, home, start, end, reason = (a[order] for a in (hh, home, start, end, reason))
-    ref = np.char.add("T", np.char.zfill(np.arange(1, hh.size + 1).astype(str), 7))
+    ref = _ref("T", np.arange(1, hh.size + 1), 7)
     return _Tenancies(hh, home, start, end, reason, ref)
 
 
@@ -444,15 +451,12 @@ def housing_residents(w: World, h: History, ten: _Tenancies) -> Rendered:
     origin = w.p_origin[person]
     translit = w.names.transliterated[origin]
     mult = np.where(translit, cfg.transliteration_multiplier, 1.0)
-    # spelling variants of transliterated names, then typos, nicknames, hyphens, old surnames
-    first, ch1 = noise.transliterate(first, translit & (rng.random(k) < 0.1 * mult / 3), rng)
-    sur, ch2 = noise.transliterate(sur, translit & (rng.random(k) < 0.1 * mult / 3), rng)
+    # spelling variants of transliterated names, nicknames, hyphens, old surnames, then typos
+    variant = cfg.transliteration_variant_rate
+    first, ch1 = noise.transliterate(first, translit & (rng.random(k) < variant), rng)
+    sur, ch2 = noise.transliterate(sur, translit & (rng.random(k) < variant), rng)
     errors["name_transliteration_variant"] = ch1 | ch2
-    m = rng.random(k) < cfg.name_typo_rate * mult
-    which = rng.random(k) < 0.5
-    first = noise.typo(first, m & which, rng)
-    sur = noise.typo(sur, m & ~which, rng)
-    errors["name_typo"] = m
+    # structural changes first, keyboard typos last, so every flagged field really differs
     first, ch = noise.nickname(first, rng.random(k) < cfg.nickname_rate, rng)
     errors["nickname"] = ch
     dbl = w.p_surname2[person] >= 0
@@ -463,9 +467,15 @@ def housing_residents(w: World, h: History, ten: _Tenancies) -> Rendered:
                                        rng)
     errors["hyphenated_surname_variant"] = hv
     maiden = w.p_maiden[person]
-    sc = (maiden >= 0) & (rng.random(k) < cfg.surname_change_rate / 0.5)
+    sc = (maiden >= 0) & (maiden != w.p_surname[person]) & (
+        rng.random(k) < cfg.surname_change_rate)
     sur[sc] = w.names.surname[maiden[sc]]
     errors["earlier_surname"] = sc
+    m = rng.random(k) < cfg.name_typo_rate * mult
+    which = rng.random(k) < 0.5
+    first = noise.typo(first, m & which, rng)
+    sur = noise.typo(sur, m & ~which, rng)
+    errors["name_typo"] = m
     dob = w.p_dob[person].copy()
     dob, swapped = noise.swap_day_month(dob, rng.random(k) < cfg.dob_swap_rate / 0.35)
     errors["dob_day_month_swapped"] = swapped
@@ -473,14 +483,14 @@ def housing_residents(w: World, h: History, ten: _Tenancies) -> Rendered:
     dob = noise.typo_date(dob, dt, rng)
     errors["dob_typo"] = dt
     # NHS number: recorded for a minority, less often for minority ethnic groups and children
-    p_nhs = cfg.housing_nhs_number_share * np.where(w.p_eth[person] >= 2, 0.75, 1.05) * \
-        np.where(age < 16, 0.6, 1.08)
+    nhs_mult = np.where(w.p_eth[person] >= 2, 0.75, 1.0) * np.where(age < 16, 0.6, 1.0)
+    p_nhs = cfg.housing_nhs_number_share * nhs_mult / max(nhs_mult.mean(), 1e-9)
     has_nhs = rng.random(k) < np.clip(p_nhs, 0, 1)
     errors["nhs_number_missing"] = ~has_nhs
     eth = np.array(list(ETHNIC_CATEGORIES))[w.p_eth[person]].astype(object)
     eth[rng.random(k) < cfg.housing_ethnicity_not_stated_rate] = "Z"
     df = pd.DataFrame({
-        "RESIDENT_ID": np.char.add("R", np.char.zfill(np.arange(1, k + 1).astype(str), 8)),
+        "RESIDENT_ID": _ref("R", np.arange(1, k + 1), 8),
         "TENANCY_REF": ten.ref[ti],
         "RELATIONSHIP": rel,
         "FORENAME": first,
@@ -533,7 +543,7 @@ def damp_and_mould(w: World, h: History, ten: _Tenancies) -> list[Rendered]:
     end = _end_day(w)
     ti = _tenancy_of(ten, d["household"], d["home"], d["reported"])
     tref = np.where(ti >= 0, ten.ref[np.maximum(ti, 0)], None)
-    ref = np.char.add("HR", np.char.zfill((d["report_id"] + 1).astype(str), 7))
+    ref = _ref("HR", d["report_id"] + 1, 7)
     lead = _lead_person(w, d["household"], d["reported"])
     base = np.where(d["true_damp"], np.array(_DAMP_TEXT)[rng.integers(0, len(_DAMP_TEXT), k)],
                     np.array(_NO_DAMP_TEXT)[rng.integers(0, len(_NO_DAMP_TEXT), k)])
@@ -552,8 +562,7 @@ def damp_and_mould(w: World, h: History, ten: _Tenancies) -> list[Rendered]:
     })
     done = d["inv_completed"] < end
     inv = pd.DataFrame({
-        "investigation_reference": np.char.add("INV", np.char.zfill(
-            (d["report_id"] + 1).astype(str), 7)),
+        "investigation_reference": _ref("INV", d["report_id"] + 1, 7),
         "hazard_report_reference": ref,
         "uprn": w.uprn[d["home"]],
         "tenancy_id": tref,
@@ -568,7 +577,7 @@ def damp_and_mould(w: World, h: History, ten: _Tenancies) -> list[Rendered]:
     wo_i = np.flatnonzero(d["confirmed"] & (d["wo_raised"] >= 0) & (d["wo_raised"] < end))
     wo_done = (d["wo_completed"][wo_i] >= 0) & (d["wo_completed"][wo_i] < end)
     wo = pd.DataFrame({
-        "work_order_reference": np.char.add("WO", np.char.zfill((wo_i + 1).astype(str), 7)),
+        "work_order_reference": _ref("WO", wo_i + 1, 7),
         "hazard_report_reference": ref[wo_i],
         "uprn": w.uprn[d["home"][wo_i]],
         "tenancy_id": tref[wo_i],
@@ -614,8 +623,7 @@ def adaptations(w: World, h: History, ten: _Tenancies) -> Rendered:
     ti = _tenancy_of(ten, d["household"], d["home"], d["requested"])
     done = (d["completed"] >= 0) & (d["completed"] < end)
     df = pd.DataFrame({
-        "ADAPTATION_REFERENCE": np.char.add("AD", np.char.zfill(
-            np.arange(1, d["home"].size + 1).astype(str), 6)),
+        "ADAPTATION_REFERENCE": _ref("AD", np.arange(1, d["home"].size + 1), 6),
         "UPRN": w.uprn[d["home"]],
         "TENANCY_REF": np.where(ti >= 0, ten.ref[np.maximum(ti, 0)], None),
         "ADAPTATION_TYPE": np.array(ADAPTATIONS)[d["kind"]],
@@ -631,7 +639,7 @@ def adaptations(w: World, h: History, ten: _Tenancies) -> Rendered:
 
 
 def _practice_codes(w: World) -> npt.NDArray[np.str_]:
-    return np.char.add("Y9", np.char.zfill(np.arange(1, w.n_practices + 1).astype(str), 4))
+    return _ref("Y9", np.arange(1, w.n_practices + 1), 4)
 
 
 def gp_registrations(w: World, h: History) -> Rendered:
@@ -726,8 +734,7 @@ def gp_registrations(w: World, h: History) -> Rendered:
     re = np.where(re >= end, -1, re)
     reg = np.where(is_dup, rs, reg_date[rows])
     der = np.where(is_dup, re, dereg[rows])
-    pid_base = np.char.zfill((np.arange(n) + 1).astype(str), 8)
-    patient_id = np.char.add("P", pid_base)
+    patient_id = _ref("P", np.arange(1, n + 1), 8)
     # one local patient id per registration: all rows of a person share it (except duplicates)
     first_of = np.maximum.accumulate(np.where(np.concatenate([first_row, np.ones(
         dup_people.size, bool)]), np.arange(n), 0))
@@ -928,7 +935,7 @@ def lsoa_imd(w: World, h: History) -> Rendered:
         "LSOA_NAME": [f"{names.TOWN} {i // 4 + 1:03d}{'ABCD'[i % 4]}" for i in range(n)],
         "LAD_CODE": "E06999999",
         "LAD_NAME": names.TOWN,
-        "WARD_CODE": np.char.add("E05", np.char.zfill((900001 + w.lsoa_ward).astype(str), 6)),
+        "WARD_CODE": _ref("E05", 900001 + w.lsoa_ward, 6),
         "WARD_NAME": wards[w.lsoa_ward % wards.size],
         "IMD_RANK": w.lsoa_rank,
         "IMD_DECILE": w.lsoa_decile,
