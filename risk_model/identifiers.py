@@ -21,7 +21,7 @@ __all__ = [
     "postcode_district",
 ]
 
-#: Looser acceptance pattern for a postcode after upper-casing (outward code, optional space, inward).
+#: Looser acceptance pattern for a postcode after upper-casing (outward, optional space, inward).
 POSTCODE_PATTERN = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")
 #: A UPRN is a positive integer of up to 12 digits.
 UPRN_PATTERN = re.compile(r"^[1-9][0-9]{0,11}$")

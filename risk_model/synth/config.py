@@ -43,7 +43,7 @@ ETHNIC_GROUP_OF = {
 }
 #: Long-term conditions recorded in GP systems.
 LTC_CONDITIONS = ("asthma", "copd", "cvd", "diabetes", "dementia", "smi", "frailty")
-#: Emergency admission causes the ground-truth model draws (they partition all emergency admissions).
+#: Emergency admission causes of the ground-truth model (they partition emergency admissions).
 OUTCOMES = ("respiratory", "cardiovascular", "fall", "infection", "other")
 #: Age bands of the emergency admission reference rates (East Devon, across IMD quintiles).
 AGE_BANDS = ((0, 19), (20, 37), (38, 52), (53, 66), (67, 120))
@@ -156,11 +156,16 @@ class AdmissionConfig(_Strict):
         default={
             # all-cause totals sit inside the East Devon ranges (0-19: 40-66; 20-37: 34-68;
             # 38-52: 40-85; 53-66: 56-108; 67+: 199-282); the split by cause is (check).
-            "0-19": {"respiratory": 14, "cardiovascular": 0.5, "fall": 2, "infection": 6, "other": 28},
-            "20-37": {"respiratory": 5, "cardiovascular": 1, "fall": 1.5, "infection": 4, "other": 38.5},
-            "38-52": {"respiratory": 6, "cardiovascular": 5, "fall": 2, "infection": 5, "other": 42},
-            "53-66": {"respiratory": 11, "cardiovascular": 12, "fall": 3.5, "infection": 7, "other": 46.5},
-            "67+": {"respiratory": 42, "cardiovascular": 36, "fall": 22, "infection": 25, "other": 110},
+            "0-19": {"respiratory": 14, "cardiovascular": 0.5, "fall": 2, "infection": 6,
+                     "other": 28},
+            "20-37": {"respiratory": 5, "cardiovascular": 1, "fall": 1.5, "infection": 4,
+                      "other": 38.5},
+            "38-52": {"respiratory": 6, "cardiovascular": 5, "fall": 2, "infection": 5,
+                      "other": 42},
+            "53-66": {"respiratory": 11, "cardiovascular": 12, "fall": 3.5, "infection": 7,
+                      "other": 46.5},
+            "67+": {"respiratory": 42, "cardiovascular": 36, "fall": 22, "infection": 25,
+                    "other": 110},
         },
         description="Targets per age band; 67+ falls about 2,100 per 100,000 (OHID, check).",
     )
@@ -228,7 +233,7 @@ class IdentifierNoiseConfig(_Strict):
     )
     nickname_rate: float = Field(0.08, ge=0, le=1, description="Known-as names where one exists.")
     hyphen_variant_rate: float = Field(
-        0.5, ge=0, le=1, description="Double-barrelled surnames written otherwise (one part, space)."
+        0.5, ge=0, le=1, description="Double-barrelled surnames written another way."
     )
     surname_change_rate: float = Field(
         0.1, ge=0, le=1,

@@ -21,8 +21,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from risk_model.config import Workspace
-from risk_model.synth.config import ETHNIC_CATEGORIES, ETHNIC_GROUP_OF, LTC_CONDITIONS, OUTCOMES
-from risk_model.synth.config import TENURES, SynthConfig
+from risk_model.synth.config import (
+    ETHNIC_CATEGORIES,
+    ETHNIC_GROUP_OF,
+    LTC_CONDITIONS,
+    OUTCOMES,
+    TENURES,
+    SynthConfig,
+)
 from risk_model.synth.records import Rendered, render_all
 from risk_model.synth.simulate import (
     DEATH_EFFECTS,

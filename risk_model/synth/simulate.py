@@ -434,7 +434,7 @@ def simulate(
     pr = w.home_tenure == 1
     insp_w = np.where(pr, 1.0 + 4 * w.home_damp + 4 * (w.home_sap < EXCESS_COLD_SAP)
                       + 2 * w.home_stairs_hazard, 0.0)
-    n_insp = int(round(cfg.housing.private_inspection_rate * pr.sum()))
+    n_insp = round(cfg.housing.private_inspection_rate * pr.sum())
     inspect_month = np.full(n_homes, -1, dtype=np.int64)
     if n_insp:
         key = np.where(insp_w > 0, np.log(np.maximum(insp_w, 1e-12)) + rng.gumbel(size=n_homes),
@@ -623,7 +623,7 @@ def _end_occupancy(w: World, h: History, hhs: IntArray, days: IntArray, reason: 
 
 
 def _damp_month(w, h, rng, t, first_day, ndays, onset, resolve, fix_month, open_until, social,
-                tenure_name) -> None:  # noqa: ANN001
+                tenure_name) -> None:
     damp = w.home_damp
     new = ~damp & (rng.random(damp.size) < onset)
     fixed_self = damp & (rng.random(damp.size) < resolve)
@@ -638,7 +638,7 @@ def _damp_month(w, h, rng, t, first_day, ndays, onset, resolve, fix_month, open_
 
 
 def _reports_month(w, rng, t, first_day, ndays, social, open_until, fix_month,
-                   next_id) -> dict[str, npt.NDArray] | None:  # noqa: ANN001
+                   next_id) -> dict[str, npt.NDArray] | None:
     occupied = w.home_household >= 0
     free = social & occupied & (open_until < t)
     p = np.where(w.home_damp, DAMP_REPORT_RATE, FALSE_REPORT_RATE)
@@ -684,7 +684,7 @@ def _reports_month(w, rng, t, first_day, ndays, social, open_until, fix_month,
 
 
 def _adaptations_month(w, h, rng, t, first_day, ndays, alive, s, pending_until,
-                       fit_month) -> None:  # noqa: ANN001
+                       fit_month) -> None:
     # social homes with someone 65+ who is frail or had a recent fall-related admission
     o65 = s["age"] >= 65
     frail = s["ltc"][:, _LTC["frailty"]]
@@ -738,7 +738,7 @@ def _ltc_incidence_month(w: World, rng: np.random.Generator, t: int, alive: IntA
 
 
 def _surveys_month(w, h, rng, t, first_day, ndays, survey_month, inspect_month, crowded,
-                   fix_month) -> None:  # noqa: ANN001
+                   fix_month) -> None:
     for kind, plan in (("survey", survey_month), ("inspection", inspect_month)):
         homes = np.flatnonzero(plan == t)
         if homes.size == 0:
@@ -762,7 +762,7 @@ def _surveys_month(w, h, rng, t, first_day, ndays, survey_month, inspect_month, 
             fix_month[fix] = t + rng.integers(1, 5, fix.size)
 
 
-def _moves_month(w, h, rng, t, first_day, ndays) -> None:  # noqa: ANN001
+def _moves_month(w, h, rng, t, first_day, ndays) -> None:
     cfg = w.cfg.housing
     res_from, hh_from = w.p_res_from, w.hh_from
     nh = w.n_households
@@ -827,7 +827,7 @@ def _moves_month(w, h, rng, t, first_day, ndays) -> None:  # noqa: ANN001
         res_from[members] = day_of[w.p_household[members]]
     # newcomers fill empty homes back to the starting vacancy
     vacant = np.flatnonzero(w.home_household < 0)
-    target_vacant = int(round(cfg.vacancy_share * w.home_household.size))
+    target_vacant = round(cfg.vacancy_share * w.home_household.size)
     k = vacant.size - target_vacant
     if k > 0:
         homes = vacant[rng.permutation(vacant.size)[:k]]
@@ -839,7 +839,7 @@ def _lookup(keys: IntArray, values: IntArray, query: IntArray) -> IntArray:
     return values[order][np.searchsorted(keys[order], query)]
 
 
-def _arrive(w, h, rng, t, first_day, ndays, homes) -> None:  # noqa: ANN001
+def _arrive(w, h, rng, t, first_day, ndays, homes) -> None:
     """New households move into the area, into ``homes``."""
     cfg = w.cfg
     res_from, hh_from = w.p_res_from, w.hh_from
@@ -884,7 +884,7 @@ def _arrive(w, h, rng, t, first_day, ndays, homes) -> None:  # noqa: ANN001
     w.p_reg_start[idx] = day[local] + rng.integers(0, 40, m)
 
 
-def _births_month(w, h, rng, t, first_day, ndays, alive, s) -> None:  # noqa: ANN001
+def _births_month(w, h, rng, t, first_day, ndays, alive, s) -> None:
     rate = w.cfg.health.annual_births_per_1000 / 1000 / 12
     mothers = alive[(w.p_sex[alive] == 0) & (s["age"] >= 18) & (s["age"] < 45)]
     mothers = mothers[w.p_exit[mothers] > t]

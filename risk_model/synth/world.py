@@ -77,8 +77,8 @@ WALLS = (
 )
 
 # Household types: (name, relative weight by tenure OO, PR, LA, HA)
-HOUSEHOLD_TYPES = ("single", "single_65", "couple", "couple_65", "family", "lone_parent", "multi_adult",
-             "multigen")
+HOUSEHOLD_TYPES = ("single", "single_65", "couple", "couple_65", "family", "lone_parent",
+                   "multi_adult", "multigen")
 _HH_WEIGHTS = np.array(
     [  # OO    PR    LA    HA
         [0.10, 0.26, 0.24, 0.24],  # single 18-64
@@ -259,7 +259,7 @@ def nhs_pool(seed: int) -> IntArray:
     Returns
     -------
     numpy.ndarray
-        About 909,091 distinct ten-digit numbers as int64.
+        The 909,090 distinct valid ten-digit numbers (the all-nines number is refused).
     """
     prefixes = np.arange(999_000_000, 1_000_000_000, dtype=np.int64)
     digits = (prefixes[:, None] // (10 ** np.arange(8, -1, -1))) % 10
@@ -270,7 +270,7 @@ def nhs_pool(seed: int) -> IntArray:
 
 
 #: How many valid numbers the 999 range holds.
-NHS_POOL_SIZE = 909_091
+NHS_POOL_SIZE = 909_090
 
 
 def expected_people(cfg: SynthConfig) -> int:
@@ -357,7 +357,7 @@ def build_world(cfg: SynthConfig) -> World:
 
     # ---- homes: one per household plus empty ones
     rng = rng_for(seed, "homes")
-    n_empty = int(round(n_hh * cfg.housing.vacancy_share / (1 - cfg.housing.vacancy_share)))
+    n_empty = round(n_hh * cfg.housing.vacancy_share / (1 - cfg.housing.vacancy_share))
     n_homes = n_hh + n_empty
     empty_lsoa = rng.integers(0, n_lsoa, n_empty)
     empty_tenure = _draw_tenure(rng, cfg, decile[empty_lsoa], np.zeros(n_empty, dtype=np.int8))
@@ -391,7 +391,7 @@ def build_world(cfg: SynthConfig) -> World:
     damp = np.zeros(n_homes, dtype=bool)
     for t, name in enumerate(TENURES):
         idx = np.flatnonzero(home_tenure == t)
-        k = int(round(cfg.housing.damp_by_tenure[name] * idx.size))
+        k = round(cfg.housing.damp_by_tenure[name] * idx.size)
         if k:
             key = np.log(weight[idx]) + rng.gumbel(size=idx.size)
             damp[idx[np.argsort(-key)[:k]]] = True
@@ -516,7 +516,6 @@ def _finish_people(
 
     ``role``: 0 adult, 1 partner, 2 child, 3 older relative, 4 sharer.
     """
-    cfg = w.cfg
     n = idx.size
     if w.nhs_used + n > w.nhs_pool.size:
         raise ConfigError(
@@ -758,7 +757,7 @@ def _draw_homes(
     sap = sap - np.median(sap) + cfg.housing.epc_median_sap
     cold_w = np.where(age_band <= 1, 3.0, 1.0) * np.where(htype == 1, 0.3, 1.0) * np.array(
         [1.0, 1.6, 0.4, 0.4])[tenure]
-    k = int(round(cfg.housing.very_cold_share * n))
+    k = round(cfg.housing.very_cold_share * n)
     cold = np.zeros(n, dtype=bool)
     if k:
         key = np.log(cold_w) + rng.gumbel(size=n)
@@ -887,22 +886,23 @@ def _draw_surname(rng: np.random.Generator, pools: NamePools, origin: npt.NDArra
 
 
 def ltc_probability(cfg: SynthConfig, condition: str, age: FloatArray) -> FloatArray:
-    """Probability of having a condition at a given age, scaled to the configured prevalence.
+    """Relative prevalence of a condition by age; :func:`calibrate_ltc` scales it to the config.
 
     The age shapes are plausible (check): asthma flat with a childhood peak, COPD and CVD
     rising after 40, dementia and frailty after 65, diabetes after 30, SMI flat in adults.
     """
-    a = np.asarray(age, dtype=float)
-    shape = {
-        "asthma": np.where(a < 18, 1.3, 1.0),
-        "copd": np.where(a < 35, 0.0, np.exp(0.07 * (a - 70))),
-        "cvd": np.where(a < 30, 0.0, np.exp(0.08 * (a - 70))),
-        "diabetes": np.where(a < 17, 0.02, np.exp(0.035 * (a - 60))),
-        "dementia": np.where(a < 60, 0.0, np.exp(0.14 * (a - 85))),
-        "smi": np.where(a < 16, 0.0, 1.0),
-        "frailty": np.where(a < 60, 0.0, np.exp(0.1 * (a - 85))),
-    }[condition]
-    return shape
+    return _LTC_SHAPES[condition](np.asarray(age, dtype=float))
+
+
+_LTC_SHAPES = {
+    "asthma": lambda a: np.where(a < 18, 1.3, 1.0),
+    "copd": lambda a: np.where(a < 35, 0.0, np.exp(0.07 * (a - 70))),
+    "cvd": lambda a: np.where(a < 30, 0.0, np.exp(0.08 * (a - 70))),
+    "diabetes": lambda a: np.where(a < 17, 0.02, np.exp(0.035 * (a - 60))),
+    "dementia": lambda a: np.where(a < 60, 0.0, np.exp(0.14 * (a - 85))),
+    "smi": lambda a: np.where(a < 16, 0.0, 1.0),
+    "frailty": lambda a: np.where(a < 60, 0.0, np.exp(0.1 * (a - 85))),
+}
 
 
 def calibrate_ltc(cfg: SynthConfig, ages: FloatArray) -> dict[str, float]:

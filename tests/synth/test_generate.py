@@ -78,7 +78,7 @@ def test_one_person_one_nhs_number(area: SynthRun):
 
 
 def test_refuses_more_people_than_never_issued_numbers(tmp_path: Path):
-    with pytest.raises(ConfigError, match="never-issued 999 range holds only 909,091"):
+    with pytest.raises(ConfigError, match="never-issued 999 range holds only 909,090"):
         generate(SynthConfig(residents=900_000), Workspace.at(tmp_path))
     assert not (tmp_path / "landing").exists()
 
