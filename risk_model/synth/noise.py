@@ -72,6 +72,18 @@ def typo(values: StrArray, mask: npt.NDArray[np.bool_], rng: np.random.Generator
     return out
 
 
+def _substitute(table: dict[str, list[str]], values: StrArray, mask: npt.NDArray[np.bool_],
+                rng: np.random.Generator) -> tuple[StrArray, npt.NDArray[np.bool_]]:
+    out = values.copy()
+    changed = np.zeros(values.size, dtype=bool)
+    for i in np.flatnonzero(mask):
+        opts = table.get(str(out[i]))
+        if opts:
+            out[i] = opts[int(rng.integers(0, len(opts)))]
+            changed[i] = True
+    return out, changed
+
+
 def nickname(values: StrArray, mask: npt.NDArray[np.bool_], rng: np.random.Generator
              ) -> tuple[StrArray, npt.NDArray[np.bool_]]:
     """Replace first names by a known-as form (William -> Bill) where one exists.
@@ -81,14 +93,7 @@ def nickname(values: StrArray, mask: npt.NDArray[np.bool_], rng: np.random.Gener
     tuple
         The new values and the mask of rows actually changed.
     """
-    out = values.copy()
-    changed = np.zeros(values.size, dtype=bool)
-    for i in np.flatnonzero(mask):
-        opts = names.NICKNAMES.get(str(out[i]))
-        if opts:
-            out[i] = opts[int(rng.integers(0, len(opts)))]
-            changed[i] = True
-    return out, changed
+    return _substitute(names.NICKNAMES, values, mask, rng)
 
 
 def transliterate(values: StrArray, mask: npt.NDArray[np.bool_], rng: np.random.Generator
@@ -100,14 +105,7 @@ def transliterate(values: StrArray, mask: npt.NDArray[np.bool_], rng: np.random.
     tuple
         The new values and the mask of rows actually changed.
     """
-    out = values.copy()
-    changed = np.zeros(values.size, dtype=bool)
-    for i in np.flatnonzero(mask):
-        opts = names.VARIANTS.get(str(out[i]))
-        if opts:
-            out[i] = opts[int(rng.integers(0, len(opts)))]
-            changed[i] = True
-    return out, changed
+    return _substitute(names.VARIANTS, values, mask, rng)
 
 
 def hyphen_variant(first_part: StrArray, second_part: StrArray, rng: np.random.Generator

@@ -302,6 +302,11 @@ def _hazard_rows(w: World, rng: np.random.Generator, found: dict[str, npt.NDArra
     return out.reset_index(drop=True)
 
 
+def _hazard_frame(key: str, hz: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({key: hz["ref"], "UPRN": hz["uprn"], "HAZARD": hz["hazard"],
+                         "HAZARD_SCORE": hz["score"], "HAZARD_BAND": hz["band"]})
+
+
 def _inspections(w: World, h: History, kind: str, seed_name: str
                  ) -> tuple[dict[str, npt.NDArray], npt.NDArray, np.random.Generator]:
     d = h.cat_dict(kind) if getattr(h, kind) else {
@@ -323,9 +328,7 @@ def stock_condition(w: World, h: History) -> list[Rendered]:
                             "SURVEY_DATE": _dates(d["day"]),
                             "SURVEY_TYPE": "Stock condition survey (HHSRS)"})
     hz = _hazard_rows(w, rng, d, ref)
-    hazards = pd.DataFrame({"SURVEY_REFERENCE": hz["ref"], "UPRN": hz["uprn"],
-                            "HAZARD": hz["hazard"], "HAZARD_SCORE": hz["score"],
-                            "HAZARD_BAND": hz["band"]})
+    hazards = _hazard_frame("SURVEY_REFERENCE", hz)
     return [Rendered("stock_condition_surveys", surveys, "SURVEY_REFERENCE",
                      uprn=w.uprn[d["home"]]),
             Rendered("stock_condition_hazards", hazards, "SURVEY_REFERENCE",
@@ -346,9 +349,7 @@ def private_sector(w: World, h: History) -> list[Rendered]:
     insp = pd.DataFrame({"INSPECTION_REFERENCE": ref, "UPRN": w.uprn[d["home"]],
                          "INSPECTION_DATE": _dates(d["day"]), "REASON": reason,
                          "OUTCOME": outcome})
-    hazards = pd.DataFrame({"INSPECTION_REFERENCE": hz["ref"], "UPRN": hz["uprn"],
-                            "HAZARD": hz["hazard"], "HAZARD_SCORE": hz["score"],
-                            "HAZARD_BAND": hz["band"]})
+    hazards = _hazard_frame("INSPECTION_REFERENCE", hz)
     return [Rendered("private_sector_inspections", insp, "INSPECTION_REFERENCE",
                      uprn=w.uprn[d["home"]]),
             Rendered("private_sector_hazards", hazards, "INSPECTION_REFERENCE",
