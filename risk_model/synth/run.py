@@ -131,8 +131,9 @@ def generate(
         world = build_world(config)
         say(f"simulating {config.months} months")
         risk_rows = 0
-        with pq.ParquetWriter(truth / "monthly_risk.parquet", _RISK_SCHEMA,
-                              compression="zstd") as writer:
+        # probabilities are nearly all distinct: dictionary-encoding them costs time and space
+        with pq.ParquetWriter(truth / "monthly_risk.parquet", _RISK_SCHEMA, compression="zstd",
+                              use_dictionary=["month"]) as writer:
 
             def on_month(t: int, first_day: int, people: npt.NDArray[np.int64],
                          p: npt.NDArray[np.float64]) -> None:
