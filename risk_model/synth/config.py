@@ -54,7 +54,12 @@ class _Strict(BaseModel):
 
 
 class PopulationConfig(_Strict):
-    """Who lives in the area."""
+    """Who lives in the area.
+
+    The age and sex mix is not set directly: it comes from the household types drawn for each
+    tenure (singles, couples, families, older people, sharers), tuned so the area matches
+    England's (about 21% under 18, 18.4% aged 65+, 50.6% female); the realism tests check it.
+    """
 
     ethnic_mix: dict[str, float] = Field(
         default={
@@ -68,9 +73,6 @@ class PopulationConfig(_Strict):
         },
         description="Share of residents by NHS ethnic category (A..S); normalised to 1.",
     )
-    female_share: float = Field(0.506, ge=0.3, le=0.7, description="ONS mid-year: 50.6% female.")
-    share_65_plus: float = Field(0.185, ge=0.05, le=0.4, description="England 2021: 18.4%.")
-    share_under_18: float = Field(0.21, ge=0.05, le=0.4, description="England 2021: about 21%.")
     lsoa_size: int = Field(1500, ge=200, le=3000, description="Residents per LSOA (1,000-3,000).")
     deprived_share: float = Field(
         0.2, ge=0, le=1, description="Share of LSOAs in IMD deciles 1-2 (Core20); England: 0.2."
@@ -164,8 +166,8 @@ class AdmissionConfig(_Strict):
                       "other": 42},
             "53-66": {"respiratory": 11, "cardiovascular": 12, "fall": 3.5, "infection": 7,
                       "other": 46.5},
-            "67+": {"respiratory": 42, "cardiovascular": 36, "fall": 22, "infection": 25,
-                    "other": 110},
+            "67+": {"respiratory": 42, "cardiovascular": 36, "fall": 21, "infection": 25,
+                    "other": 111},
         },
         description="Targets per age band; 67+ falls about 2,100 per 100,000 (OHID, check).",
     )

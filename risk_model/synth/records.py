@@ -60,7 +60,7 @@ LTC_ICD10 = {"asthma": "J459", "copd": "J449", "cvd": "I251", "diabetes": "E119"
 DIAG = {
     0: ["J189", "J22X", "J441", "J440", "J459", "J069", "J209", "J219", "J181"],
     1: ["I214", "I219", "I500", "I489", "I639", "I10X", "I200"],
-    2: ["S720", "S0600", "S525", "S019", "S3200", "T07X", "S422"],
+    2: ["S720", "S060", "S525", "S019", "S320", "T07X", "S422"],
     3: ["N390", "L031", "A099", "A419", "A084", "K359"],
     4: ["R69X", "R104", "R074", "R55X", "K529", "N179", "E86X", "R296", "K922", "F101"],
     5: ["H251", "M170", "K802", "N200", "Z511", "M161", "K409"],
@@ -212,8 +212,10 @@ def epc_certificates(w: World, h: History) -> Rendered:
     older = np.concatenate([np.zeros(has.size, bool), np.ones(second.size, bool)])
     k = homes.size
     end = _end_day(w)
-    lodged = end - rng.integers(30, 3650, k)
-    lodged = np.where(older, lodged - rng.integers(365, 2000, k), lodged)
+    newest = end - rng.integers(30, 3650, has.size)
+    newest_of = dict(zip(has.tolist(), newest.tolist(), strict=True))
+    second_newest = np.array([newest_of[x] for x in second.tolist()], dtype=np.int64)
+    lodged = np.concatenate([newest, second_newest - rng.integers(365, 2000, second.size)])
     sap_true = w.home_sap[homes]
     sap = np.clip(np.round(sap_true + rng.normal(0, 2, k) - older * rng.uniform(0, 8, k)), 1, 100)
     sap = np.where(sap_true < EXCESS_COLD_SAP, np.minimum(sap, 33), sap).astype(int)
@@ -312,7 +314,8 @@ def _inspections(w: World, h: History, kind: str, seed_name: str
     d = h.cat_dict(kind) if getattr(h, kind) else {
         "home": np.zeros(0, np.int64), "household": np.zeros(0, np.int64),
         "day": np.zeros(0, np.int64), **{k: np.zeros(0, bool) for k in
-                                         ("damp", "cold", "stairs", "level", "crowded")}}
+                                         ("damp", "cold", "stairs", "level", "crowded",
+                                          "enforced")}}
     order = np.lexsort((d["home"], d["day"]))
     d = {k: v[order] for k, v in d.items()}
     rng = rng_for(w.cfg.seed, seed_name)
@@ -339,11 +342,11 @@ def private_sector(w: World, h: History) -> list[Rendered]:
     """Private-sector HHSRS inspections by the council and the hazards they found."""
     d, ref, rng = _inspections(w, h, "inspection", "render-inspection")
     hz = _hazard_rows(w, rng, d, ref)
-    cat1 = hz.loc[hz["score"] >= 1000, "ref"].unique()
-    has_cat1 = np.isin(ref, cat1)
-    outcome = np.where(has_cat1, np.where(rng.random(ref.size) < 0.6, "Improvement notice",
-                                          "Informal action"),
-                       np.where(rng.random(ref.size) < 0.3, "Informal action", "No action"))
+    cat1 = np.isin(ref, hz.loc[hz["score"] >= 1000, "ref"].unique())
+    enforced = d["enforced"]
+    outcome = np.where(enforced, "Improvement notice",
+                       np.where(cat1 | (rng.random(ref.size) < 0.3), "Informal action",
+                                "No action"))
     reason = np.array(["Tenant complaint", "HMO licensing", "Proactive inspection"])[
         np.searchsorted([0.7, 0.85], rng.random(ref.size))]
     insp = pd.DataFrame({"INSPECTION_REFERENCE": ref, "UPRN": w.uprn[d["home"]],
@@ -478,15 +481,17 @@ def housing_residents(w: World, h: History, ten: _Tenancies) -> Rendered:
     sur = noise.typo(sur, m & ~which, rng)
     errors["name_typo"] = m
     dob = w.p_dob[person].copy()
-    dob, swapped = noise.swap_day_month(dob, rng.random(k) < cfg.dob_swap_rate / 0.35)
+    # about 36% of dates can be swapped (day 12 or less and not equal to the month)
+    dob, swapped = noise.swap_day_month(dob, rng.random(k) < cfg.dob_swap_rate / 0.36)
     errors["dob_day_month_swapped"] = swapped
     dt = ~swapped & (rng.random(k) < cfg.dob_typo_rate)
     dob = noise.typo_date(dob, dt, rng)
     errors["dob_typo"] = dt
-    # NHS number: recorded for a minority, less often for minority ethnic groups and children
-    nhs_mult = np.where(w.p_eth[person] >= 2, 0.75, 1.0) * np.where(age < 16, 0.6, 1.0)
-    p_nhs = cfg.housing_nhs_number_share * nhs_mult / max(nhs_mult.mean(), 1e-9)
-    has_nhs = rng.random(k) < np.clip(p_nhs, 0, 1)
+    # NHS number: often missing, more often for minority ethnic groups and for children; the
+    # group differences are relative, scaled so the overall share is the configured one
+    miss_mult = np.where(w.p_eth[person] >= 2, 1.4, 1.0) * np.where(age < 16, 1.5, 1.0)
+    p_missing = _scaled_rate(miss_mult, 1 - cfg.housing_nhs_number_share)
+    has_nhs = rng.random(k) >= p_missing
     errors["nhs_number_missing"] = ~has_nhs
     eth = np.array(list(ETHNIC_CATEGORIES))[w.p_eth[person]].astype(object)
     eth[rng.random(k) < cfg.housing_ethnicity_not_stated_rate] = "Z"
@@ -505,6 +510,17 @@ def housing_residents(w: World, h: History, ten: _Tenancies) -> Rendered:
     })
     return Rendered("housing_residents", df, "RESIDENT_ID", person=person, uprn=w.uprn[home],
                     errors=errors)
+
+
+def _scaled_rate(mult: npt.NDArray[np.float64], mean: float) -> npt.NDArray[np.float64]:
+    """Per-row probabilities ``min(1, s * mult)`` whose average is ``mean`` (bisection on s)."""
+    if mult.size == 0 or mean <= 0:
+        return np.zeros(mult.size)
+    lo, hi = 0.0, 1.0 / max(mult.min(), 1e-9)
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if np.minimum(mid * mult, 1).mean() < mean else (lo, mid)
+    return np.minimum((lo + hi) / 2 * mult, 1)
 
 
 def _free_text(w: World, rng: np.random.Generator, base: npt.NDArray, people: IntArray
@@ -571,8 +587,8 @@ def damp_and_mould(w: World, h: History, ten: _Tenancies) -> list[Rendered]:
         "investigation_completed_date": _dates(np.where(done, d["inv_completed"], -1)),
         "hazard_confirmed": np.where(done, d["confirmed"], None),
         "hazard_type": "Damp and mould growth",
-        "severity": np.where(done, np.array(["", "Moderate", "Significant", "Emergency"])[
-            d["severity"]], None),
+        "severity": np.where(done & d["confirmed"], np.array(
+            ["", "Moderate", "Significant", "Emergency"])[d["severity"]], None),
         "sla_breach_flag": (np.where(done, d["inv_completed"], end) - d["reported"]) > 14,
     })
     wo_i = np.flatnonzero(d["confirmed"] & (d["wo_raised"] >= 0) & (d["wo_raised"] < end))
@@ -841,7 +857,7 @@ def hes_apc(w: World, h: History) -> list[Rendered]:
     nhs = w.p_nhs[person[rows]].astype(str).astype(object)
     no_nhs = rng.random(rows.size) < 0.005
     nhs[no_nhs] = None
-    home = w.hh_home[w.p_household[person[rows]]]
+    home = _home_on(h, person[rows], day[rows])
     postcode = np.where(home >= 0, w.home_postcode[np.maximum(home, 0)], "ZZ99 3VZ")
     n_rows = rows.size
     apc = pd.DataFrame({
@@ -898,6 +914,16 @@ def hes_apc(w: World, h: History) -> list[Rendered]:
     out.append(Rendered("ecds_attendances", ecds, "EC_IDENT", person=p_all,
                         errors={"nhs_number_missing": no_nhs}))
     return out
+
+
+def _home_on(h: History, people: IntArray, days: IntArray) -> IntArray:
+    """The home each person lived in on each day, from the residence history (-1 if none)."""
+    res = pd.DataFrame({"person": h.cat("res_person"), "home": h.cat("res_home"),
+                        "start": h.cat("res_from")}).sort_values("start")
+    q = pd.DataFrame({"person": people, "day": days, "i": np.arange(people.size)})
+    m = pd.merge_asof(q.sort_values("day"), res, left_on="day", right_on="start", by="person",
+                      direction="backward").sort_values("i")
+    return m["home"].fillna(-1).astype(np.int64).to_numpy()
 
 
 def deaths(w: World, h: History) -> Rendered:

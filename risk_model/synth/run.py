@@ -173,7 +173,10 @@ def _write(df: pd.DataFrame, path: Path, fmt: str) -> None:
         df.to_csv(path, index=False, lineterminator="\n")
     else:
         table = pa.Table.from_pandas(df, preserve_index=False)
-        pq.write_table(table, path, compression="zstd")
+        # a column that happens to be empty in a run is still a text column, not type "null"
+        schema = pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f
+                            for f in table.schema], metadata=table.schema.metadata)
+        pq.write_table(table.cast(schema), path, compression="zstd")
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> int:

@@ -363,7 +363,7 @@ def build_world(cfg: SynthConfig) -> World:
     empty_tenure = _draw_tenure(rng, cfg, decile[empty_lsoa], np.zeros(n_empty, dtype=np.int8))
     home_lsoa = np.concatenate([hh_lsoa, empty_lsoa])
     home_tenure = np.concatenate([hh_tenure, empty_tenure]).astype(np.int8)
-    need_rooms = _required_bedrooms(members, n_hh, hh_couple)
+    need_rooms = bedrooms_needed(members["hh"], members["age"], hh_couple).astype(np.int64)
     home_need = np.concatenate([need_rooms, _pick(rng, np.array([.3, .35, .25, .1]), n_empty) + 1])
     homes = _draw_homes(rng, cfg, home_tenure, home_need, decile[home_lsoa],
                         occupied=np.arange(n_homes) < n_hh, hh_type=hh_type)
@@ -638,7 +638,11 @@ def _draw_members(
         return lo + (hi - lo) * rng.beta(a, b, k)
 
     def old_age(k: int) -> npt.NDArray:
-        return np.minimum(65 + rng.gamma(1.5, 7.0, k), 104.5)
+        # England 2021, people 65+ by five-year band: 65-69 27%, 70-74 26%, 75-79 19%,
+        # 80-84 14%, 85-89 9%, 90+ 5% (a steep tail: few live past 95)
+        band = _pick(rng, np.array([0.27, 0.26, 0.19, 0.14, 0.09, 0.05]), k)
+        within = np.where(band < 5, rng.random(k) * 5, np.minimum(rng.exponential(3.5, k), 14))
+        return 65 + 5 * band + within
 
     def partner(h: npt.NDArray, a1: npt.NDArray, lo: float, hi: float) -> None:
         s1 = rng.integers(0, 2, h.size)
@@ -699,15 +703,32 @@ def _draw_members(
     return {k: v[order] for k, v in out.items()}
 
 
-def _required_bedrooms(
-    members: dict[str, npt.NDArray], n_hh: int, couple: npt.NDArray
-) -> npt.NDArray:
-    """Bedrooms a household needs by the bedroom standard (simplified)."""
-    adult = members["age"] >= 21
-    n_adult = np.bincount(members["hh"], weights=adult, minlength=n_hh)
-    n_young = np.bincount(members["hh"], weights=~adult, minlength=n_hh)
-    need = n_adult - couple.astype(int) + np.ceil(n_young / 2)
-    return np.maximum(need, 1).astype(np.int64)
+def bedrooms_needed(household: IntArray, age: FloatArray, couple: npt.NDArray[np.bool_]
+                    ) -> FloatArray:
+    """Bedrooms each household needs by the bedroom standard (simplified).
+
+    One for a couple, one for each other person aged 21 or over, one for each pair of younger
+    people, and at least one.
+
+    Parameters
+    ----------
+    household : numpy.ndarray
+        Household index of each person.
+    age : numpy.ndarray
+        Age of each person in years.
+    couple : numpy.ndarray of bool
+        Whether each household (by index) is headed by a couple.
+
+    Returns
+    -------
+    numpy.ndarray
+        Bedrooms needed, one per household in ``couple``.
+    """
+    n = couple.size
+    adult = age >= 21
+    n_adult = np.bincount(household, weights=adult, minlength=n)
+    n_young = np.bincount(household, weights=~adult, minlength=n)
+    return np.maximum(n_adult - (couple & (n_adult >= 2)) + np.ceil(n_young / 2), 1)
 
 
 def _draw_homes(
@@ -931,7 +952,8 @@ def _draw_ltc(
     scale = w.ltc_scale
     base = max(at_month, 0)
     for j, c in enumerate(LTC_CONDITIONS):
-        p = np.minimum(scale[c] * ltc_probability(cfg, c, age), 0.95)
+        # nobody under one arrives already diagnosed; babies are diagnosed later, if ever
+        p = np.where(age < 1, 0.0, np.minimum(scale[c] * ltc_probability(cfg, c, age), 0.95))
         if c in ("copd", "cvd"):
             p = p * np.where(w.lsoa_decile[w.home_lsoa[w.hh_home[w.p_household[idx]]]] <= 2,
                              1.4, 1.0)

@@ -230,7 +230,7 @@ def test_name_errors_fall_more_on_names_from_other_scripts(area: SynthRun):
 
 
 def test_error_rates_follow_the_config(tmp_path: Path):
-    run = make_run(tmp_path, residents=3000, months=12, seed=5, format="parquet",
+    run = make_run(tmp_path, residents=8000, months=6, seed=5, format="parquet",
                    noise={"dob_swap_rate": 0.08, "address_messy_rate": 0.8,
                           "housing_nhs_number_share": 0.9})
     errors = run.truth("record_errors")
@@ -279,3 +279,96 @@ def test_failed_run_leaves_previous_outputs(tmp_path: Path, monkeypatch: pytest.
 def test_bad_config_is_rejected_with_the_allowed_values(kwargs: dict, message: str):
     with pytest.raises(ValueError, match=message):
         SynthConfig(**kwargs)
+
+
+def test_nothing_happens_to_anyone_after_they_die(area: SynthRun):
+    events = area.truth("events")
+    death = events[events.event == "death"].set_index("person_id").date
+    other = events[events.event != "death"]
+    other = other[other.person_id.isin(death.index)]
+    assert (other.date.to_numpy() <= death.reindex(other.person_id).to_numpy()).all()
+    apc = area.landing("hes_apc")
+    ident = area.truth("record_identity")
+    apc["person_id"] = ident[ident.source == "hes_apc"].person_id.to_numpy()
+    dead = apc[apc.person_id.isin(death.index)]
+    assert (dead.ADMIDATE.to_numpy() <= death.reindex(dead.person_id).to_numpy()).all()
+
+
+def test_crude_death_rate_holds_every_year(area: SynthRun):
+    # England about 9.5 deaths per 1,000 a year; the frailest dying first must not halve it
+    events = area.truth("events")
+    risk = area.truth("monthly_risk")
+    for year in range(4):
+        lo = pd.Timestamp("2021-04-01") + pd.DateOffset(years=year)
+        hi = lo + pd.DateOffset(years=1)
+        deaths = ((events.event == "death") & (events.date >= lo) & (events.date < hi)).sum()
+        person_years = ((risk.month >= lo.date()) & (risk.month < hi.date())).sum() / 12
+        assert 1000 * deaths / person_years == pytest.approx(9.5, abs=2.0), year
+
+
+def test_babies_are_not_diagnosed_in_their_first_month(area: SynthRun):
+    persons = area.truth("persons")
+    birth = pd.to_datetime(persons.birth_month)
+    start = pd.Timestamp("2021-04-01")
+    born = persons[birth >= start]
+    assert len(born) > 100
+    birth_index = ((birth[born.index] - start).dt.days // 30.44).astype(int).to_numpy()
+    onset = born.filter(like="onset_month_").to_numpy()
+    assert ((onset == -999) | (onset > birth_index[:, None])).all()
+
+
+def test_fitted_adaptations_take_effect(area: SynthRun):
+    ad = area.landing("adaptations")
+    done = ad[ad.COMPLETED_DATE.notna()]
+    assert len(done) > 10
+    homes = area.truth("homes").set_index("uprn")
+    assert homes.adapted_by_end.reindex(done.UPRN).all()
+
+
+def test_admission_postcode_is_the_home_on_the_day(area: SynthRun):
+    apc = area.landing("hes_apc")
+    ident = area.truth("record_identity")
+    apc["person_id"] = ident[ident.source == "hes_apc"].person_id.to_numpy()
+    res = area.truth("residence")
+    m = apc.merge(res, on="person_id")
+    m = m[(m.from_date <= m.ADMIDATE) & (m.to_date.isna() | (m.to_date > m.ADMIDATE))]
+    gaz = area.landing("gazetteer").set_index("UPRN").POSTCODE_LOCATOR
+    assert len(m) > 0.98 * len(apc)
+    assert (m.HOMEADD.to_numpy() == gaz.reindex(m.uprn).to_numpy()).mean() > 0.999
+
+
+def test_codes_have_their_shapes(area: SynthRun):
+    apc = area.landing("hes_apc")
+    diag = apc.filter(like="DIAG_4_").stack().dropna()
+    assert diag.str.fullmatch(r"[A-Z][0-9]{2}[0-9X]").all()
+    assert apc.CAUSE_4.dropna().str.fullmatch(r"W[0-9]{2}X").all()
+    emergency = {"21", "22", "23", "24", "25", "2A", "2B", "2C", "2D", "28"}
+    assert set(apc.ADMIMETH) <= emergency | {"11", "12", "13", "31", "32"}
+    hz = area.landing("stock_condition_hazards")
+    bands = pd.cut(hz.HAZARD_SCORE, [-1, 9, 19, 49, 99, 199, 499, 999, 1999, 4999, 10**9],
+                   labels=list("JIHGFEDCBA")).astype(str)
+    assert (bands == hz.HAZARD_BAND).all()
+    epc = area.landing("epc_certificates")
+    sap = epc.CURRENT_ENERGY_EFFICIENCY
+    band = pd.cut(sap, [0, 20, 38, 54, 68, 80, 91, 200], labels=list("GFEDCBA")).astype(str)
+    assert (band == epc.CURRENT_ENERGY_RATING).all()
+
+
+def test_a_homes_second_certificate_is_older(area: SynthRun):
+    epc = area.landing("epc_certificates").dropna(subset=["UPRN"])
+    twice = epc[epc.UPRN.duplicated(keep=False)].sort_values(["UPRN", "LODGEMENT_DATE"])
+    gaps = twice.groupby("UPRN").LODGEMENT_DATE.agg(lambda d: (d.max() - d.min()).days)
+    assert len(gaps) > 50
+    assert (gaps >= 365).all()
+
+
+def test_risk_changes_smoothly_with_age(area: SynthRun):
+    # intercepts are interpolated between age bands: no step where one band meets the next
+    risk = area.truth("monthly_risk")
+    persons = area.truth("persons").set_index("person_id")
+    first = risk[risk.month == risk.month.min()].join(persons.birth_month, on="person_id")
+    age = (pd.Timestamp("2021-04-15") - pd.to_datetime(first.birth_month)).dt.days / 365.25
+    for edge in (20, 38, 53, 67):
+        below = first[(age >= edge - 3) & (age < edge)].p_emergency.mean()
+        above = first[(age >= edge) & (age < edge + 3)].p_emergency.mean()
+        assert 0.85 < above / below < 1.35, edge
