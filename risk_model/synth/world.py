@@ -329,6 +329,8 @@ def build_world(cfg: SynthConfig) -> World:
     lsoa_ward = np.arange(n_lsoa) // 6
     lsoa_district = np.arange(n_lsoa) // 8
     optout_area = rng.normal(0, cfg.opt_out.area_spread, n_lsoa)
+    # centred so the areas' odds multipliers average one: the spread never moves the overall rate
+    optout_area -= np.log(np.exp(optout_area).mean())
 
     # ---- households: LSOA, ethnicity, tenure, type
     rng = rng_for(seed, "households")
@@ -972,7 +974,7 @@ def _draw_optout(
                     np.where((sex == 0) & (age >= 20) & (age < 70), o.women_20_69_rate,
                              o.base_rate))
     lsoa = w.home_lsoa[w.hh_home[w.p_household[idx]]]
-    logit = np.log(base / (1 - base)) + w.optout_area_effect[lsoa] - o.area_spread**2 / 2
+    logit = np.log(base / (1 - base)) + w.optout_area_effect[lsoa]
     p = 1 / (1 + np.exp(-logit))
     w.p_optout_propensity[idx] = p
     # 85% of those who will opt out did so before the period; the rest during it

@@ -294,18 +294,6 @@ def test_nothing_happens_to_anyone_after_they_die(area: SynthRun):
     assert (dead.ADMIDATE.to_numpy() <= death.reindex(dead.person_id).to_numpy()).all()
 
 
-def test_crude_death_rate_holds_every_year(area: SynthRun):
-    # England about 9.5 deaths per 1,000 a year; the frailest dying first must not halve it
-    events = area.truth("events")
-    risk = area.truth("monthly_risk")
-    for year in range(4):
-        lo = pd.Timestamp("2021-04-01") + pd.DateOffset(years=year)
-        hi = lo + pd.DateOffset(years=1)
-        deaths = ((events.event == "death") & (events.date >= lo) & (events.date < hi)).sum()
-        person_years = ((risk.month >= lo.date()) & (risk.month < hi.date())).sum() / 12
-        assert 1000 * deaths / person_years == pytest.approx(9.5, abs=2.0), year
-
-
 def test_babies_are_not_diagnosed_in_their_first_month(area: SynthRun):
     persons = area.truth("persons")
     birth = pd.to_datetime(persons.birth_month)
