@@ -1,0 +1,444 @@
+"""The ``risk-model`` command line: parse the options, call the library, report what it did.
+
+Every command follows the same conventions, and they are implemented once, here:
+
+- ``--workspace PATH`` names the workspace folder (default ``./workspace``, or the
+  ``RISK_MODEL_WORKSPACE`` environment variable); :meth:`risk_model.config.Workspace.at`
+  resolves the default.
+- Standard output is for machines, standard error for people. With ``--json`` the command
+  prints exactly one JSON object on stdout: ``{"ok": true, "command": ..., **summary}`` or
+  ``{"ok": false, "command": ..., "error": {"type": ..., "message": ...}}``. Without it, stdout
+  stays empty and a readable summary goes to stderr. Progress (a spinner, only when stderr is a
+  terminal), log records and error messages always go to stderr.
+- ``--overwrite`` lets a command replace outputs it wrote before; without it the library
+  refuses with :class:`~risk_model.errors.OutputExistsError`.
+- ``--verbose``/``-v`` shows the ``risk_model`` log at DEBUG level (default: warnings only).
+- Exit codes: 0 success; 1 a :class:`~risk_model.errors.RiskModelError` (the message is printed
+  as ``error: ...``); 2 the command line itself could not be parsed (Typer's usage message, no
+  JSON). Any other exception is a bug and propagates with its traceback.
+
+To add a command: give it the shared options through the ``*Option`` aliases below, wrap its
+body in ``with _reporting(name, json_output=..., verbose=...) as report:`` and end with
+``report.finish(summary)``. A capability the demo should run becomes a ``_DemoStep`` appended to
+``_DEMO_STEPS``.
+
+Library modules that pull in pandas and friends are imported inside the commands, so that
+``--help`` and ``--version`` answer at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console, RenderableType
+from rich.logging import RichHandler
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from risk_model import __version__
+from risk_model.config import WORKSPACE_ENV, Workspace
+from risk_model.errors import ConfigError, RiskModelError
+
+if TYPE_CHECKING:
+    from risk_model.synth import SynthConfig
+
+__all__ = ["app", "main"]
+
+log = logging.getLogger(__name__)
+
+app = typer.Typer(
+    name="risk-model",
+    help="Find the residents whose health is most at risk from their housing.",
+    no_args_is_help=True,
+    add_completion=False,
+    # a traceback must never print local variables: they may hold personal data
+    pretty_exceptions_show_locals=False,
+)
+
+# --------------------------------------------------------------------------------------------
+# Options every command shares
+# --------------------------------------------------------------------------------------------
+
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        help=f"Workspace folder; default: ${WORKSPACE_ENV} if set, else ./workspace.",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print exactly one JSON object summarising the run on stdout; messages for "
+        "people still go to stderr.",
+    ),
+]
+OverwriteOption = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Replace outputs already in the workspace (without it, existing outputs are "
+        "refused).",
+    ),
+]
+VerboseOption = Annotated[
+    bool,
+    typer.Option("--verbose", "-v", help="Show the risk_model log at DEBUG level on stderr."),
+]
+
+Summary = dict[str, Any]
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class _Report:
+    """Where a command reports to: a summary for ``--json``, Rich output on stderr for people."""
+
+    def __init__(self, command: str, *, json_output: bool, console: Console) -> None:
+        self.command = command
+        self.json_output = json_output
+        self.console = console
+        self.summary: Summary = {}
+
+    def show(self, *renderables: RenderableType) -> None:
+        """Print for people on stderr; nothing in ``--json`` mode.
+
+        Text is not wrapped, so paths stay whole for copying; tables fit the terminal.
+        """
+        if not self.json_output:
+            self.console.print(*renderables, soft_wrap=True)
+
+    def finish(self, summary: Mapping[str, Any]) -> None:
+        """Record what the command did; printed as JSON on stdout with ``--json``."""
+        self.summary = dict(summary)
+
+    @contextmanager
+    def stages(self, step: str) -> Iterator[Callable[[str], None]]:
+        """Give a progress callback: a spinner on a terminal, DEBUG log records always."""
+
+        def note(message: str) -> None:
+            log.debug("%s: %s", step, message)
+
+        if not self.console.is_terminal:
+            yield note
+            return
+        columns = (
+            SpinnerColumn(),
+            TextColumn("[bold]{task.fields[step]}[/]: {task.description}"),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=self.console, transient=True) as progress:
+            task = progress.add_task("starting", step=step, total=None)
+
+            def update(message: str) -> None:
+                note(message)
+                progress.update(task, description=escape(message))
+
+            yield update
+
+
+class _CliLogHandler(RichHandler):
+    """The handler the CLI puts on the ``risk_model`` logger (a class of its own to find it)."""
+
+
+@contextmanager
+def _reporting(command: str, *, json_output: bool, verbose: bool) -> Iterator[_Report]:
+    """Run a command's body under the shared conventions.
+
+    Sets up logging on stderr, turns a :class:`RiskModelError` into ``error: ...`` on stderr and
+    exit code 1, and prints the one JSON object on stdout when ``json_output`` is true.
+    """
+    console = Console(stderr=True, highlight=False)
+    package_log = logging.getLogger("risk_model")
+    for old in [h for h in package_log.handlers if isinstance(h, _CliLogHandler)]:
+        package_log.removeHandler(old)
+    handler = _CliLogHandler(console=console, show_path=False, markup=False)
+    level = logging.DEBUG if verbose else logging.WARNING
+    previous_level = package_log.level
+    package_log.setLevel(level)
+    package_log.addHandler(handler)
+    report = _Report(command, json_output=json_output, console=console)
+    try:
+        yield report
+    except RiskModelError as exc:
+        message = str(exc)
+        console.print(Text.assemble(("error: ", "bold red"), (message, "red")), soft_wrap=True)
+        if json_output:
+            _emit(
+                {
+                    "ok": False,
+                    "command": command,
+                    "error": {"type": type(exc).__name__, "message": message},
+                }
+            )
+        raise typer.Exit(code=1) from exc
+    finally:
+        package_log.removeHandler(handler)
+        package_log.setLevel(previous_level)
+    if json_output:
+        _emit({"ok": True, "command": command, **report.summary})
+
+
+def _emit(payload: Mapping[str, Any]) -> None:
+    typer.echo(json.dumps(payload, default=str))
+
+
+def _validated(
+    model: type[_M],
+    values: Mapping[str, Any],
+    *,
+    flags: Mapping[str, str],
+    rules: Mapping[str, str] | None = None,
+) -> _M:
+    """Build a settings model from option values; a bad value becomes a :class:`ConfigError`.
+
+    The message names the option (``flags`` maps field names to options), what is allowed
+    (from ``rules``, else from the field's bounds or choices) and the value given.
+    """
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            field = str(error["loc"][0]) if error["loc"] else ""
+            flag = flags.get(field, field or "the options")
+            allowed = (rules or {}).get(field) or _allowed_values(model, field)
+            if field and allowed:
+                problems.append(f"{flag} must be {allowed}, got {error['input']!r}")
+            else:
+                problems.append(f"{flag}: {error['msg'].removeprefix('Value error, ')}")
+        raise ConfigError("; ".join(problems)) from exc
+
+
+def _allowed_values(model: type[BaseModel], field: str) -> str | None:
+    info = model.model_fields.get(field)
+    if info is None:
+        return None
+    if typing.get_origin(info.annotation) is typing.Literal:
+        return "one of " + ", ".join(str(v) for v in typing.get_args(info.annotation))
+    bounds = {k: getattr(m, k) for m in info.metadata for k in ("ge", "gt", "le", "lt")
+              if getattr(m, k, None) is not None}
+    if "ge" in bounds and "le" in bounds:
+        span = f"from {bounds['ge']} to {bounds['le']}"
+    else:
+        low = (f"{bounds['ge']} or more" if "ge" in bounds
+               else f"more than {bounds['gt']}" if "gt" in bounds else None)
+        high = (f"{bounds['le']} or less" if "le" in bounds
+                else f"less than {bounds['lt']}" if "lt" in bounds else None)
+        span = " and ".join(s for s in (low, high) if s)
+    if not span:
+        return None
+    kind = "a whole number" if info.annotation is int else "a number"
+    return f"{kind} {span}"
+
+
+# --------------------------------------------------------------------------------------------
+# Steps: what a command does, shared by the command itself and by the demo
+# --------------------------------------------------------------------------------------------
+
+# the synth defaults, kept here so --help needs no heavy import; a test checks they match
+# risk_model.synth.SynthConfig
+_RESIDENTS = 20_000
+_START = "2021-04"
+_MONTHS = 48
+_SEED = 1
+_FORMAT = "csv"
+
+_SYNTH_FLAGS = {
+    "residents": "--residents",
+    "start": "--start",
+    "months": "--months",
+    "seed": "--seed",
+    "format": "--format",
+}
+_SYNTH_RULES = {"start": "a month written YYYY-MM (month 01 to 12)"}
+
+
+def _synth_config(
+    *, residents: int, start: str, months: int, seed: int, file_format: str
+) -> SynthConfig:
+    from risk_model.synth import SynthConfig
+
+    values = {"residents": residents, "start": start, "months": months, "seed": seed,
+              "format": file_format}
+    return _validated(SynthConfig, values, flags=_SYNTH_FLAGS, rules=_SYNTH_RULES)
+
+
+def _synth_step(
+    config: SynthConfig, workspace: Workspace, report: _Report, *, overwrite: bool
+) -> Summary:
+    from risk_model.synth import generate
+
+    with report.stages("synth") as stage:
+        result = generate(config, workspace, overwrite=overwrite, progress=stage)
+    summary: Summary = {"start": config.start, **result.to_dict()}
+    report.show(
+        f"synth: {summary['residents']:,} residents, {summary['months']} months from "
+        f"{summary['start']}, seed {summary['seed']}, {summary['format']}, "
+        f"{summary['seconds']:.1f} s"
+    )
+    report.show(_synth_table(summary))
+    report.show(
+        f"Wrote {len(summary['landing'])} landing files to {escape(str(workspace.landing))} "
+        f"and {len(summary['truth'])} ground-truth tables to {escape(str(workspace.truth))}; "
+        f"{summary['people']:,} people lived in the area during the period."
+    )
+    return summary
+
+
+def _synth_table(summary: Mapping[str, Any]) -> Table:
+    table = Table()
+    table.add_column("folder")
+    table.add_column("file or table")
+    table.add_column("rows", justify="right")
+    landing, truth = summary["landing"], summary["truth"]
+    for i, (name, rows) in enumerate(landing.items()):
+        table.add_row("landing", name, f"{rows:,}", end_section=i == len(landing) - 1)
+    for name, rows in truth.items():
+        table.add_row("truth", name, f"{rows:,}")
+    return table
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------------------------
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"risk-model {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Find the residents whose health is most at risk from their housing.
+
+    Every command works in one workspace folder (--workspace, or $RISK_MODEL_WORKSPACE, default
+    ./workspace). --json prints one JSON object on stdout; messages for people go to stderr.
+    """
+
+
+@app.command("synth")
+def _synth(
+    residents: Annotated[
+        int, typer.Option(help="People registered with a GP in the area at the start.")
+    ] = _RESIDENTS,
+    start: Annotated[
+        str, typer.Option(metavar="YYYY-MM", help="First month the extracts cover.")
+    ] = _START,
+    months: Annotated[int, typer.Option(help="Number of months the extracts cover.")] = _MONTHS,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same settings give the same bytes.")
+    ] = _SEED,
+    file_format: Annotated[
+        str, typer.Option("--format", metavar="csv|parquet", help="Landing file format.")
+    ] = _FORMAT,
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+    overwrite: OverwriteOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Generate a synthetic area: landing/ extracts shaped like the real sources, and truth/.
+
+    truth/ holds the ground truth, for evaluation and tests only. See docs/synthetic-data.md.
+    """
+    with _reporting("synth", json_output=json_output, verbose=verbose) as report:
+        config = _synth_config(residents=residents, start=start, months=months, seed=seed,
+                               file_format=file_format)
+        ws = Workspace.at(workspace)
+        summary = _synth_step(config, ws, report, overwrite=overwrite)
+        report.finish({"workspace": str(ws.root), **summary})
+
+
+@dataclass(frozen=True)
+class _DemoRun:
+    """What every demo step gets."""
+
+    workspace: Workspace
+    report: _Report
+    overwrite: bool
+    residents: int
+
+
+@dataclass(frozen=True)
+class _DemoStep:
+    """One step of the demo: its name, what it runs, and what to tell people to look at next."""
+
+    name: str
+    run: Callable[[_DemoRun], Summary]
+    next_hint: Callable[[Workspace], str]
+
+
+def _demo_synth(run: _DemoRun) -> Summary:
+    config = _synth_config(residents=run.residents, start=_START, months=_MONTHS, seed=_SEED,
+                           file_format=_FORMAT)
+    return _synth_step(config, run.workspace, run.report, overwrite=run.overwrite)
+
+
+def _synth_next(workspace: Workspace) -> str:
+    return (
+        f"Next: the landing zone (raw extracts, as data owners send them) is in "
+        f"{workspace.landing}; the ground truth, for evaluation and tests only, is in "
+        f"{workspace.truth}."
+    )
+
+
+# the main job, in order; each later capability (ingest, link, features, train, score, report)
+# appends its step here
+_DEMO_STEPS: tuple[_DemoStep, ...] = (_DemoStep("synth", _demo_synth, _synth_next),)
+
+
+@app.command("demo")
+def _demo(
+    residents: Annotated[
+        int, typer.Option(help="People registered with a GP in the synthetic area.")
+    ] = _RESIDENTS,
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+    overwrite: OverwriteOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Run the main job end to end on embedded defaults (for now: synthetic data)."""
+    with _reporting("demo", json_output=json_output, verbose=verbose) as report:
+        t0 = time.perf_counter()
+        ws = Workspace.at(workspace)
+        run = _DemoRun(workspace=ws, report=report, overwrite=overwrite, residents=residents)
+        steps = []
+        for i, step in enumerate(_DEMO_STEPS, start=1):
+            report.show(Rule(f"step {i} of {len(_DEMO_STEPS)}: {step.name}", align="left"))
+            steps.append({"step": step.name, "summary": step.run(run)})
+        seconds = round(time.perf_counter() - t0, 2)
+        report.show(Rule())
+        report.show(f"Demo finished in {seconds:.1f} s.")
+        report.show(escape(_DEMO_STEPS[-1].next_hint(ws)))
+        report.finish({"workspace": str(ws.root), "seconds": seconds, "steps": steps})
+
+
+def main() -> None:
+    """Run the ``risk-model`` command line.
+
+    This is the ``risk-model`` console script and what ``python -m risk_model`` runs.
+    """
+    app(prog_name="risk-model")
