@@ -29,7 +29,7 @@ from risk_model.synth.world import (
     rng_for,
 )
 
-__all__ = ["RENDERERS", "Rendered"]
+__all__ = ["Rendered", "render_all"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -981,5 +981,3 @@ def render_all(w: World, h: History) -> list[Rendered]:
             opt_outs(w, h), lsoa_imd(w, h)]
     return out
 
-
-RENDERERS = render_all

@@ -426,7 +426,6 @@ def simulate(
 
     # ---- damp pipeline state, surveys and inspections planned ahead
     n_homes = w.uprn.size
-    tenure_name = np.array(TENURES)[w.home_tenure]
     social = w.home_tenure >= 2
     report_open_until = np.full(n_homes, -1, dtype=np.int64)  # month index the report closes
     fix_month = np.full(n_homes, -1, dtype=np.int64)
@@ -495,7 +494,7 @@ def simulate(
         ae_days = np.where(non_admitted_fall[ae_rows], fall_day[ae_rows],
                            first_day + rng.integers(0, ndays, ae_rows.size))
         # ---- deaths; nobody has an event after the day they die
-        q = _death_prob(w, s, death_alpha, last_emerg[alive], t)
+        q = _death_prob(s, death_alpha, last_emerg[alive], t)
         dead = rng.random(alive.size) < q
         dp = alive[dead]
         dday = first_day + rng.integers(0, ndays, dp.size)
@@ -524,8 +523,7 @@ def simulate(
         h.death_cause.append(cause)
         _leave(w, h, dp, dday, t, reason=1)
         # ---- damp: onset and self-repair; social reports, investigations and repairs
-        _damp_month(w, h, rng, t, first_day, ndays, onset, resolve, fix_month,
-                    report_open_until, social, tenure_name)
+        _damp_month(w, h, rng, first_day, ndays, onset, resolve, fix_month, t)
         rep = _reports_month(w, rng, t, first_day, ndays, social, report_open_until, fix_month,
                              next_report)
         if rep is not None:
@@ -587,7 +585,7 @@ def _death_mult(s: dict[str, npt.NDArray], recent: npt.NDArray[np.bool_]) -> Flo
     )
 
 
-def _death_prob(w: World, s: dict[str, npt.NDArray], alpha: float,
+def _death_prob(s: dict[str, npt.NDArray], alpha: float,
                 last: npt.NDArray[np.int16], t: int) -> FloatArray:
     recent = (t - last) <= 3
     q = np.exp(alpha + DEATH_EFFECTS["age_slope_per_year"] * s["age"]) * _death_mult(s, recent)
@@ -640,8 +638,7 @@ def _end_occupancy(w: World, h: History, hhs: IntArray, days: IntArray, reason: 
     w.hh_home[hhs] = -1
 
 
-def _damp_month(w, h, rng, t, first_day, ndays, onset, resolve, fix_month, open_until, social,
-                tenure_name) -> None:
+def _damp_month(w, h, rng, first_day, ndays, onset, resolve, fix_month, t) -> None:
     damp = w.home_damp
     new = ~damp & (rng.random(damp.size) < onset)
     fixed_self = damp & (rng.random(damp.size) < resolve)
@@ -750,8 +747,8 @@ def _ltc_incidence_month(w: World, rng: np.random.Generator, t: int, alive: IntA
             continue
         a = age[free]
         scale = w.ltc_scale[c]
-        p_now = np.minimum(scale * ltc_probability(w.cfg, c, a), 0.95)
-        p_next = np.minimum(scale * ltc_probability(w.cfg, c, a + 1), 0.95)
+        p_now = np.minimum(scale * ltc_probability(c, a), 0.95)
+        p_next = np.minimum(scale * ltc_probability(c, a + 1), 0.95)
         excess = (DEATH_EFFECTS.get(c, 1.0) - 1) * q[free]
         h = (np.maximum(p_next - p_now, 0) + p_now * (excess + r)) / (1 - p_now) / 12
         new = alive[free][rng.random(a.size) < h]
@@ -855,7 +852,7 @@ def _moves_month(w, h, rng, t, first_day, ndays) -> None:
     k = vacant.size - target_vacant
     if k > 0:
         homes = vacant[rng.permutation(vacant.size)[:k]]
-        _arrive(w, h, rng, t, first_day, ndays, homes)
+        _arrive(w, rng, t, first_day, ndays, homes)
 
 
 def _lookup(keys: IntArray, values: IntArray, query: IntArray) -> IntArray:
@@ -863,7 +860,7 @@ def _lookup(keys: IntArray, values: IntArray, query: IntArray) -> IntArray:
     return values[order][np.searchsorted(keys[order], query)]
 
 
-def _arrive(w, h, rng, t, first_day, ndays, homes) -> None:
+def _arrive(w, rng, t, first_day, ndays, homes) -> None:
     """New households move into the area, into ``homes``."""
     cfg = w.cfg
     res_from, hh_from = w.p_res_from, w.hh_from

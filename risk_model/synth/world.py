@@ -403,8 +403,7 @@ def build_world(cfg: SynthConfig) -> World:
     n0 = cfg.residents
     capacity = expected_people(cfg)
     start_days = to_days(cfg.start_date)
-    pools_origin = _draw_origin(rng, hh_eth)
-    hh_origin = pools_origin
+    hh_origin = _draw_origin(rng, hh_eth)
     hh_surname = _draw_surname(rng, pools, hh_origin)
     pe = hh_eth[members["hh"]].copy()
     # sharers (multi-adult households of unrelated people) have their own origin and surname
@@ -414,17 +413,16 @@ def build_world(cfg: SynthConfig) -> World:
     porigin[sharer] = _draw_origin(rng, pe[sharer])
     psurname = hh_surname[members["hh"]].copy()
     psurname[sharer] = _draw_surname(rng, pools, porigin[sharer])
-    world = _allocate_people(capacity, n_households=n_hh)
-    world_people = world
+    people = _allocate_people(capacity)
     sl = slice(0, n0)
-    world_people["p_household"][sl] = members["hh"]
-    world_people["p_sex"][sl] = members["sex"]
+    people["p_household"][sl] = members["hh"]
+    people["p_sex"][sl] = members["sex"]
     age_days = (members["age"] * 365.25).astype(np.int64)
-    world_people["p_dob"][sl] = start_days - age_days - 1
-    world_people["p_eth"][sl] = pe
-    world_people["p_origin"][sl] = porigin
-    world_people["p_surname"][sl] = psurname
-    world_people["p_entry"][sl] = -1
+    people["p_dob"][sl] = start_days - age_days - 1
+    people["p_eth"][sl] = pe
+    people["p_origin"][sl] = porigin
+    people["p_surname"][sl] = psurname
+    people["p_entry"][sl] = -1
     pool = nhs_pool(seed)
     w = World(
         cfg=cfg,
@@ -468,7 +466,7 @@ def build_world(cfg: SynthConfig) -> World:
         n_people=n0,
         n_practices=max(2, round(cfg.residents / 8000)),
         nhs_pool=pool,
-        **world_people,
+        **people,
     )
     _finish_people(w, rng, np.arange(n0), members["role"], at_month=-1)
     return w
@@ -480,7 +478,7 @@ def _grow(a: npt.NDArray, capacity: int) -> npt.NDArray:
     return out
 
 
-def _allocate_people(capacity: int, n_households: int) -> dict[str, npt.NDArray]:
+def _allocate_people(capacity: int) -> dict[str, npt.NDArray]:
     n_ltc = len(LTC_CONDITIONS)
     return {
         "p_household": np.full(capacity, -1, dtype=np.int64),
@@ -908,7 +906,7 @@ def _draw_surname(rng: np.random.Generator, pools: NamePools, origin: npt.NDArra
 # conditions and opt-outs
 
 
-def ltc_probability(cfg: SynthConfig, condition: str, age: FloatArray) -> FloatArray:
+def ltc_probability(condition: str, age: FloatArray) -> FloatArray:
     """Relative prevalence of a condition by age; :func:`calibrate_ltc` scales it to the config.
 
     The age shapes are plausible (check): asthma flat with a childhood peak, COPD and CVD
@@ -932,7 +930,7 @@ def calibrate_ltc(cfg: SynthConfig, ages: FloatArray) -> dict[str, float]:
     """Scale factors so each condition's prevalence over ``ages`` matches the config."""
     out = {}
     for c in LTC_CONDITIONS:
-        shape = ltc_probability(cfg, c, ages)
+        shape = ltc_probability(c, ages)
         target = cfg.health.ltc_prevalence[c]
         lo, hi = 0.0, 1.0 / max(shape.mean(), 1e-12) * 4
         for _ in range(40):  # bisection on the scale: mean(min(1, s*shape)) = target
@@ -955,7 +953,7 @@ def _draw_ltc(
     base = max(at_month, 0)
     for j, c in enumerate(LTC_CONDITIONS):
         # nobody under one arrives already diagnosed; babies are diagnosed later, if ever
-        p = np.where(age < 1, 0.0, np.minimum(scale[c] * ltc_probability(cfg, c, age), 0.95))
+        p = np.where(age < 1, 0.0, np.minimum(scale[c] * ltc_probability(c, age), 0.95))
         if c in ("copd", "cvd"):
             p = p * np.where(w.lsoa_decile[w.home_lsoa[w.hh_home[w.p_household[idx]]]] <= 2,
                              1.4, 1.0)
