@@ -311,16 +311,18 @@ def _calibrate(risk: _Risk, s: dict[str, npt.NDArray], weight: FloatArray
     knots = np.log(np.maximum(target, 1e-9)) - np.log(np.maximum(acc.mean(axis=0), 1e-12))
     use = np.ones_like(acc, dtype=bool)
     use[:, _FALL] = ~o65  # falls in 65+ follow the falls model below
+    n_bands = len(AGE_BANDS)
+    wu = weight[:, None] * use
+    denom = np.stack([np.bincount(band, weights=wu[:, k], minlength=n_bands)
+                      for k in range(_K)], axis=1)
     for _ in range(12):
-        scale = _age_scale(knots, age)
-        got = 12 * (1 - np.exp(-scale * acc / 12))
-        for b in range(len(AGE_BANDS)):
-            m = band == b
-            for k in range(_K):
-                mk = m & use[:, k]
-                if mk.any() and target[b, k] > 0:
-                    achieved = np.average(got[mk, k], weights=weight[mk])
-                    knots[b, k] += math.log(target[b, k] / max(achieved, 1e-12))
+        got = 12 * (1 - np.exp(-_age_scale(knots, age) * acc / 12))
+        num = np.stack([np.bincount(band, weights=wu[:, k] * got[:, k], minlength=n_bands)
+                        for k in range(_K)], axis=1)
+        ok = (denom > 0) & (target > 0)
+        achieved = np.where(ok, num / np.where(denom > 0, denom, 1), 1.0)
+        knots += np.where(ok, np.log(np.maximum(target, 1e-12) / np.maximum(achieved, 1e-12)),
+                          0.0)
         knots[-1, _FALL] = knots[-2, _FALL]
     # falls in 65+: a fall intensity giving the configured yearly incidence, and the share of
     # falls that end in an emergency admission giving the 67+ admission target
@@ -352,6 +354,19 @@ def _age_scale(knots: FloatArray, age: FloatArray) -> FloatArray:
     """Intercept by age and cause: log-linear between the bands' middle ages, flat beyond."""
     return np.exp(np.stack([np.interp(age, _BAND_MIDDLE, knots[:, k]) for k in range(_K)],
                            axis=1))
+
+
+#: Ages tabulated by month of age (0 to 125 years): per-month work is then a lookup.
+_AGE_GRID = (np.arange(126 * 12) + 0.5) / 12
+
+
+def _age_index(age: FloatArray) -> IntArray:
+    return np.clip((age * 12).astype(np.int64), 0, _AGE_GRID.size - 1)
+
+
+#: At most this many people calibrate the intercepts: a random sample this size pins them to
+#: well within the sampling noise of any band, and keeps large areas fast.
+_CALIBRATION_SAMPLE = 200_000
 
 
 def simulate(
@@ -412,14 +427,25 @@ def simulate(
         # on 20k residents over 48 months (67+ rate 240 per 1,000 against a 235 target)
         return np.exp(-q * cfg.months / 96)
 
-    cal = _calibrate(risk, s0, survival_weight(s0))
+    sample = np.arange(people0.size)
+    if sample.size > _CALIBRATION_SAMPLE:
+        sample = np.sort(rng_for(cfg.seed, "calibration-sample").choice(
+            sample.size, _CALIBRATION_SAMPLE, replace=False))
+
+    def calibrate(state: dict[str, npt.NDArray]) -> dict[str, npt.NDArray]:
+        sub = {k: v[sample] for k, v in state.items()}
+        return _calibrate(risk, sub, survival_weight(sub))
+
+    cal = calibrate(s0)
     # who had an emergency admission in the year before the start (shapes "recent" at t=0)
     lam = np.exp(risk.log_intensity(s0, 0.5)) * _age_scale(cal["knots"], s0["age"])
     p_prior = 1 - np.exp(-lam.sum(axis=1))
     had = rng.random(people0.size) < p_prior
     last_emerg[people0[had]] = -rng.integers(1, 13, int(had.sum())).astype(np.int16)
     s0 = risk.state(people0, 0, first_day, crowded, last_emerg)
-    cal = _calibrate(risk, s0, survival_weight(s0))
+    cal = calibrate(s0)
+    scale_by_age = _age_scale(cal["knots"], _AGE_GRID)
+    incidence_by_age = _incidence_table(w, death_alpha)
     h.calibration |= {k: v.tolist() for k, v in cal.items()}
     elective_scale = _elective_scale(w, s0["age"])
     ae_scale = _ae_scale(w, s0["age"])
@@ -462,7 +488,8 @@ def simulate(
         crowded = _crowding(w, alive, first_day)
         s = risk.state(alive, t, first_day + 14, crowded, last_emerg)
         logi = risk.log_intensity(s, WINTER_WEIGHT[cal_month - 1])
-        lam = np.exp(logi) * _age_scale(cal["knots"], s["age"]) * _season(cal_month)
+        age_idx = _age_index(s["age"])
+        lam = np.exp(logi) * scale_by_age[age_idx] * _season(cal_month)
         p = 1 - np.exp(-lam / 12)
         o65 = s["age"] >= 65
         # falls in 65+: any fall, then the share admitted
@@ -529,7 +556,7 @@ def simulate(
         if rep is not None:
             next_report += rep["report_id"].size
             _append(h.report, **rep)
-        _ltc_incidence_month(w, rng, t, alive, s["age"], death_alpha)
+        _ltc_incidence_month(w, rng, t, alive, age_idx, incidence_by_age)
         _adaptations_month(w, h, rng, t, first_day, ndays, alive, s, adapt_pending_until,
                            adapt_fit_month)
         _surveys_month(w, h, rng, t, first_day, ndays, survey_month, inspect_month, crowded,
@@ -730,28 +757,33 @@ def _adaptations_month(w, h, rng, t, first_day, ndays, alive, s, pending_until,
     )
 
 
-def _ltc_incidence_month(w: World, rng: np.random.Generator, t: int, alive: IntArray,
-                         age: FloatArray, death_alpha: float) -> None:
-    """New diagnoses that keep each age's prevalence steady as people age and die.
+def _incidence_table(w: World, death_alpha: float) -> FloatArray:
+    """Monthly probability of a new diagnosis by month of age, one column per condition.
 
     Among people without the condition the yearly onset hazard is
     ``(P(a + 1) - P(a) + P(a) * ((HR - 1) * q(a) + r)) / (1 - P(a))``: the rise of prevalence
     with age, the excess deaths of people who have it (death hazard ratio ``HR``, baseline
     death rate ``q``), and a small turnover ``r`` (``health.ltc_annual_incidence_ratio``).
+    This keeps each age's prevalence steady as people age and die.
     """
     r = w.cfg.health.ltc_annual_incidence_ratio
-    q = np.exp(death_alpha + DEATH_EFFECTS["age_slope_per_year"] * age)
+    a = _AGE_GRID
+    q = np.exp(death_alpha + DEATH_EFFECTS["age_slope_per_year"] * a)
+    out = np.zeros((a.size, len(LTC_CONDITIONS)))
     for j, c in enumerate(LTC_CONDITIONS):
+        p_now = np.minimum(w.ltc_scale[c] * ltc_probability(c, a), 0.95)
+        p_next = np.minimum(w.ltc_scale[c] * ltc_probability(c, a + 1), 0.95)
+        excess = (DEATH_EFFECTS.get(c, 1.0) - 1) * q
+        out[:, j] = (np.maximum(p_next - p_now, 0) + p_now * (excess + r)) / (1 - p_now) / 12
+    return out
+
+
+def _ltc_incidence_month(w: World, rng: np.random.Generator, t: int, alive: IntArray,
+                         age_idx: IntArray, table: FloatArray) -> None:
+    """New diagnoses this month, from the incidence table (see :func:`_incidence_table`)."""
+    for j in range(len(LTC_CONDITIONS)):
         free = w.p_ltc_onset[alive, j] > t
-        if not free.any():
-            continue
-        a = age[free]
-        scale = w.ltc_scale[c]
-        p_now = np.minimum(scale * ltc_probability(c, a), 0.95)
-        p_next = np.minimum(scale * ltc_probability(c, a + 1), 0.95)
-        excess = (DEATH_EFFECTS.get(c, 1.0) - 1) * q[free]
-        h = (np.maximum(p_next - p_now, 0) + p_now * (excess + r)) / (1 - p_now) / 12
-        new = alive[free][rng.random(a.size) < h]
+        new = alive[free][rng.random(int(free.sum())) < table[age_idx[free], j]]
         w.p_ltc_onset[new, j] = t
 
 
