@@ -955,8 +955,10 @@ def _draw_ltc(
         # nobody under one arrives already diagnosed; babies are diagnosed later, if ever
         p = np.where(age < 1, 0.0, np.minimum(scale[c] * ltc_probability(c, age), 0.95))
         if c in ("copd", "cvd"):
-            p = p * np.where(w.lsoa_decile[w.home_lsoa[w.hh_home[w.p_household[idx]]]] <= 2,
-                             1.4, 1.0)
+            # more common in the most deprived areas, normalised to keep the overall prevalence
+            deprived = w.lsoa_decile[w.home_lsoa[w.hh_home[w.p_household[idx]]]] <= 2
+            mult = np.where(deprived, 1.4, 1.0)
+            p = np.minimum(p * mult / (1 + 0.4 * w.cfg.population.deprived_share), 0.95)
         has = rng.random(idx.size) < p
         years_ago = np.minimum(rng.exponential(6, idx.size), np.maximum(age - 1, 0.1))
         onset = base - np.ceil(years_ago * 12).astype(np.int64)
