@@ -13,24 +13,23 @@ import pytest
 
 from risk_model.config import Workspace
 from risk_model.synth import SynthConfig, SynthResult, generate
+from risk_model.synth.realism import Realism
 
 
 class SynthRun:
-    """A generated workspace and helpers to read it."""
+    """A generated workspace; its files are read through :class:`Realism`, as the docs' are."""
 
     def __init__(self, root: Path, config: SynthConfig, result: SynthResult) -> None:
         self.ws = Workspace.at(root)
         self.config = config
         self.result = result
+        self._files = Realism(self.ws.root)
 
     def landing(self, name: str) -> pd.DataFrame:
-        path = self.ws.landing / f"{name}.{self.config.format}"
-        if self.config.format == "csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-        return pd.read_parquet(path)
+        return self._files.landing(name).copy()
 
     def truth(self, name: str) -> pd.DataFrame:
-        return pd.read_parquet(self.ws.truth / f"{name}.parquet")
+        return self._files.truth(name).copy()
 
 
 def make_run(root: Path, **kwargs: object) -> SynthRun:

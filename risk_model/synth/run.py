@@ -168,7 +168,8 @@ def generate(
     return result
 
 
-def _write(df: pd.DataFrame, path: Path, fmt: str) -> None:
+def _write(df: pd.DataFrame, path: Path, fmt: str = "parquet") -> int:
+    """Write one table as CSV or Parquet; return its row count."""
     if fmt == "csv":
         df.to_csv(path, index=False, lineterminator="\n")
     else:
@@ -177,10 +178,6 @@ def _write(df: pd.DataFrame, path: Path, fmt: str) -> None:
         schema = pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f
                             for f in table.schema], metadata=table.schema.metadata)
         pq.write_table(table.cast(schema), path, compression="zstd")
-
-
-def _write_parquet(df: pd.DataFrame, path: Path) -> int:
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, compression="zstd")
     return len(df)
 
 
@@ -207,14 +204,14 @@ def _write_truth(w: World, h: History, rendered: list[Rendered], folder: Path,
         **{f"onset_month_{c}": np.where(onset[:, j] == NEVER, -999, onset[:, j])
            for j, c in enumerate(LTC_CONDITIONS)},
     })
-    out["persons"] = _write_parquet(persons, folder / "persons.parquet")
+    out["persons"] = _write(persons, folder / "persons.parquet")
     nh = w.n_households
     households = pd.DataFrame({
         "household_id": np.arange(nh),
         "household_type": np.array(HOUSEHOLD_TYPES)[w.hh_type[:nh]],
         "couple": w.hh_couple[:nh],
     })
-    out["households"] = _write_parquet(households, folder / "households.parquet")
+    out["households"] = _write(households, folder / "households.parquet")
     res_to = h.cat("res_to")
     residence = pd.DataFrame({
         "person_id": h.cat("res_person").astype(np.int32),
@@ -222,7 +219,7 @@ def _write_truth(w: World, h: History, rendered: list[Rendered], folder: Path,
         "from_date": h.cat("res_from").astype("datetime64[D]"),
         "to_date": np.where(res_to < 0, np.datetime64("NaT"), res_to.astype("datetime64[D]")),
     }).sort_values(["person_id", "from_date"], kind="stable")
-    out["residence"] = _write_parquet(residence, folder / "residence.parquet")
+    out["residence"] = _write(residence, folder / "residence.parquet")
     homes = pd.DataFrame({
         "uprn": w.uprn,
         "tenure": np.array(TENURES)[w.home_tenure],
@@ -235,10 +232,10 @@ def _write_truth(w: World, h: History, rendered: list[Rendered], folder: Path,
         "falls_on_level_hazard": w.home_level_hazard,
         "adapted_by_end": w.home_adapted,
     })
-    out["homes"] = _write_parquet(homes, folder / "homes.parquet")
-    out["damp_intervals"] = _write_parquet(_damp_intervals(w, h), folder /
+    out["homes"] = _write(homes, folder / "homes.parquet")
+    out["damp_intervals"] = _write(_damp_intervals(w, h), folder /
                                            "damp_intervals.parquet")
-    out["events"] = _write_parquet(_events(h), folder / "events.parquet")
+    out["events"] = _write(_events(h), folder / "events.parquet")
     ident, errs = [], []
     for r in rendered:
         rows = np.arange(1, len(r.frame) + 1)
@@ -255,9 +252,9 @@ def _write_truth(w: World, h: History, rendered: list[Rendered], folder: Path,
             hit = np.flatnonzero(mask)
             errs.append(pd.DataFrame({"source": r.name, "row_number": rows[hit],
                                       "error": kind}))
-    out["record_identity"] = _write_parquet(pd.concat(ident, ignore_index=True),
+    out["record_identity"] = _write(pd.concat(ident, ignore_index=True),
                                             folder / "record_identity.parquet")
-    out["record_errors"] = _write_parquet(pd.concat(errs, ignore_index=True),
+    out["record_errors"] = _write(pd.concat(errs, ignore_index=True),
                                           folder / "record_errors.parquet")
     effects = {
         "description": "Hazard ratios of the ground-truth model; see docs/synthetic-data.md",
