@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import typing
 from collections.abc import Callable, Iterator, Mapping
@@ -53,6 +54,7 @@ from risk_model.config import WORKSPACE_ENV, Workspace
 from risk_model.errors import ConfigError, RiskModelError
 
 if TYPE_CHECKING:
+    from risk_model.ingest import PseudonymKey
     from risk_model.synth import SynthConfig
 
 __all__ = ["app", "main"]
@@ -313,6 +315,54 @@ def _synth_table(summary: Mapping[str, Any]) -> Table:
     return table
 
 
+KeyFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-file",
+        help="File holding the pseudonymisation key (kept outside the workspace); default: "
+        "$RISK_MODEL_PSEUDONYM_KEY.",
+        show_default=False,
+    ),
+]
+
+
+def _ingest_step(workspace: Workspace, key: PseudonymKey, report: _Report, *,
+                 overwrite: bool) -> Summary:
+    from risk_model.ingest import ingest
+
+    with report.stages("ingest") as stage:
+        result = ingest(workspace, key=key, rebuild=overwrite, progress=stage)
+    summary = result.to_dict()
+    if not result.files:
+        report.show(f"ingest: all {len(result.skipped)} landing files were ingested before; "
+                    f"the warehouse is unchanged.")
+        return summary
+    report.show(
+        f"ingest: {summary['rows_read']:,} rows read, {summary['rows_accepted']:,} accepted, "
+        f"{summary['rows_quarantined']:,} quarantined, {summary['rows_opted_out']:,} excluded by "
+        f"the national data opt-out; {summary['seconds']:.1f} s"
+    )
+    report.show(_ingest_table(summary))
+    report.show(
+        f"Warehouse: {escape(summary['warehouse'])}. Quarantined rows and their reasons: "
+        f"{escape(summary['quarantine'])}. Data quality: "
+        f"{escape(summary['reports']['data_quality_html'])}."
+    )
+    return summary
+
+
+def _ingest_table(summary: Mapping[str, Any]) -> Table:
+    table = Table()
+    for name in ("file", "read", "accepted", "quarantined", "opted out", "reconciled"):
+        table.add_column(name, justify="left" if name == "file" else "right",
+                         no_wrap=name == "file")
+    for f in summary["files"]:
+        table.add_row(f["file"], f"{f['rows_read']:,}", f"{f['rows_accepted']:,}",
+                      f"{f['rows_quarantined']:,}", f"{f['rows_opted_out']:,}",
+                      "yes" if f["reconciled"] else "[red]NO[/]")
+    return table
+
+
 # --------------------------------------------------------------------------------------------
 # Commands
 # --------------------------------------------------------------------------------------------
@@ -372,6 +422,29 @@ def _synth(
         report.finish({"workspace": str(ws.root), **summary})
 
 
+@app.command("ingest")
+def _ingest(
+    key_file: KeyFileOption = None,
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+    overwrite: OverwriteOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Check landing/ against the data contracts and load it into the warehouse, pseudonymised.
+
+    Bad rows go to quarantine/ with their reasons; every file's rows reconcile. Files ingested
+    before are skipped; a later extract adds to the warehouse. --overwrite rebuilds the
+    warehouse from the landing files. See docs/data-contracts.md.
+    """
+    from risk_model.ingest import load_key
+
+    with _reporting("ingest", json_output=json_output, verbose=verbose) as report:
+        ws = Workspace.at(workspace)
+        key = load_key(key_file, workspace=ws.root)
+        summary = _ingest_step(ws, key, report, overwrite=overwrite)
+        report.finish({"workspace": str(ws.root), **summary})
+
+
 @dataclass(frozen=True)
 class _DemoRun:
     """What every demo step gets."""
@@ -405,9 +478,40 @@ def _synth_next(workspace: Workspace) -> str:
     )
 
 
-# the main job, in order; each later capability (ingest, link, features, train, score, report)
-# appends its step here
-_DEMO_STEPS: tuple[_DemoStep, ...] = (_DemoStep("synth", _demo_synth, _synth_next),)
+def _demo_ingest(run: _DemoRun) -> Summary:
+    import secrets
+
+    from risk_model.config import demo_key_path
+    from risk_model.ingest import KEY_ENV, load_key
+
+    if os.environ.get(KEY_ENV):
+        key = load_key(workspace=run.workspace.root)
+    else:
+        path = demo_key_path()
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32) + "\n")
+            path.chmod(0o600)
+            run.report.show(f"demo: made a pseudonymisation key at {escape(str(path))} "
+                            f"(a real deployment sets ${KEY_ENV} or passes --key-file)")
+        key = load_key(path, workspace=run.workspace.root)
+    return _ingest_step(run.workspace, key, run.report, overwrite=run.overwrite)
+
+
+def _ingest_next(workspace: Workspace) -> str:
+    return (
+        f"Next: the pseudonymised warehouse is {workspace.warehouse}; quarantined rows are in "
+        f"{workspace.quarantine}; the data-quality report is "
+        f"{workspace.reports / 'data_quality.html'}."
+    )
+
+
+# the main job, in order; each later capability (link, features, train, score, report) appends
+# its step here
+_DEMO_STEPS: tuple[_DemoStep, ...] = (
+    _DemoStep("synth", _demo_synth, _synth_next),
+    _DemoStep("ingest", _demo_ingest, _ingest_next),
+)
 
 
 @app.command("demo")

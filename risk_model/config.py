@@ -18,7 +18,7 @@ from pathlib import Path
 
 from risk_model.errors import OutputExistsError, WorkspaceError
 
-__all__ = ["WORKSPACE_ENV", "Workspace", "default_workspace_path"]
+__all__ = ["WORKSPACE_ENV", "Workspace", "default_workspace_path", "demo_key_path"]
 
 WORKSPACE_ENV = "RISK_MODEL_WORKSPACE"
 
@@ -32,6 +32,21 @@ def default_workspace_path() -> Path:
         The workspace folder (not necessarily existing yet).
     """
     return Path(os.environ.get(WORKSPACE_ENV) or "workspace")
+
+
+def demo_key_path() -> Path:
+    """Return where the demo keeps its pseudonymisation key: outside any workspace.
+
+    ``$XDG_CONFIG_HOME/risk_model/demo-pseudonym.key`` (default ``~/.config``). Only the demo
+    uses it; a real deployment sets ``RISK_MODEL_PSEUDONYM_KEY`` or passes ``--key-file``.
+
+    Returns
+    -------
+    pathlib.Path
+        The key file's path (not necessarily existing yet).
+    """
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "risk_model" / "demo-pseudonym.key"
 
 
 @dataclass(frozen=True)

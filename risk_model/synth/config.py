@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 __all__ = [
     "AGE_BANDS",
     "ETHNIC_CATEGORIES",
-    "ETHNIC_GROUP_OF",
     "LTC_CONDITIONS",
     "OUTCOMES",
     "TENURES",
@@ -31,16 +30,8 @@ __all__ = [
 
 #: Tenures as the gazetteer records them (social rent split by landlord).
 TENURES = ("owner_occupied", "private_rented", "local_authority", "housing_association")
-#: NHS ethnic category codes (Z = not stated) and the ONS five groups they belong to.
+#: NHS ethnic category codes (Z = not stated is added by the sources that allow it).
 ETHNIC_CATEGORIES = "ABCDEFGHJKLMNPRS"
-ETHNIC_GROUP_OF = {
-    **dict.fromkeys("ABC", "White"),
-    **dict.fromkeys("DEFG", "Mixed"),
-    **dict.fromkeys("HJKLR", "Asian"),
-    **dict.fromkeys("MNP", "Black"),
-    "S": "Other",
-    "Z": "Not stated",
-}
 #: Long-term conditions recorded in GP systems.
 LTC_CONDITIONS = ("asthma", "copd", "cvd", "diabetes", "dementia", "smi", "frailty")
 #: Emergency admission causes of the ground-truth model (they partition emergency admissions).

@@ -13,6 +13,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from risk_model.codes import ETHNIC_CATEGORY_LABEL as ETHNIC_LABEL
+from risk_model.codes import HHSRS_HAZARDS as HAZARDS
 from risk_model.synth import names, noise
 from risk_model.synth.config import ETHNIC_CATEGORIES, LTC_CONDITIONS, TENURES
 from risk_model.synth.simulate import EXCESS_COLD_SAP, History, month_start_day
@@ -41,16 +43,6 @@ TENURE_LABEL = {
 }
 EPC_TENURE = {"owner_occupied": "Owner-occupied", "private_rented": "Rented (private)",
               "local_authority": "Rented (social)", "housing_association": "Rented (social)"}
-ETHNIC_LABEL = {
-    "A": "White - British", "B": "White - Irish", "C": "White - Any other White background",
-    "D": "Mixed - White and Black Caribbean", "E": "Mixed - White and Black African",
-    "F": "Mixed - White and Asian", "G": "Mixed - Any other mixed background",
-    "H": "Asian or Asian British - Indian", "J": "Asian or Asian British - Pakistani",
-    "K": "Asian or Asian British - Bangladeshi", "L": "Asian or Asian British - Any other Asian",
-    "M": "Black or Black British - Caribbean", "N": "Black or Black British - African",
-    "P": "Black or Black British - Any other Black", "R": "Other - Chinese",
-    "S": "Other - Any other ethnic group", "Z": "Not stated",
-}
 LTC_SNOMED = {"asthma": "195967001", "copd": "13645005", "cvd": "414545008",
               "diabetes": "73211009", "dementia": "52448006", "smi": "58214004",
               "frailty": "248279007"}
@@ -70,17 +62,6 @@ FALL_CAUSE = ["W19X", "W10X", "W01X", "W18X", "W06X"]
 EMERGENCY_METHODS = (["21"] * 70 + ["22"] * 12 + ["2A"] * 6 + ["23"] * 2 + ["24"] * 3
                      + ["25"] * 1 + ["28"] * 6)
 ELECTIVE_METHODS = ["11"] * 6 + ["12"] * 2 + ["13"] * 2
-HAZARDS = (
-    "Damp and mould growth", "Excess cold", "Excess heat", "Asbestos and MMF", "Biocides",
-    "Carbon monoxide and fuel combustion products", "Lead", "Radiation", "Uncombusted fuel gas",
-    "Volatile organic compounds", "Crowding and space", "Entry by intruders", "Lighting", "Noise",
-    "Domestic hygiene, pests and refuse", "Food safety",
-    "Personal hygiene, sanitation and drainage", "Water supply", "Falls associated with baths etc",
-    "Falling on level surfaces", "Falling on stairs etc", "Falling between levels",
-    "Electrical hazards", "Fire", "Flames, hot surfaces etc", "Collision and entrapment",
-    "Explosions", "Position and operability of amenities",
-    "Structural collapse and falling elements",
-)
 _MINOR_HAZARDS = [h for h in HAZARDS if h not in {
     "Damp and mould growth", "Excess cold", "Crowding and space", "Falling on level surfaces",
     "Falling on stairs etc"}]

@@ -20,10 +20,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from risk_model.codes import ETHNIC_GROUP_OF
 from risk_model.config import Workspace
 from risk_model.synth.config import (
     ETHNIC_CATEGORIES,
-    ETHNIC_GROUP_OF,
     LTC_CONDITIONS,
     OUTCOMES,
     TENURES,

@@ -1,0 +1,539 @@
+"""The ingest run: landing zone in, validated and pseudonymised warehouse out, nothing lost.
+
+One run reads every file in ``<workspace>/landing/`` that it has not ingested before (a file
+is known by its name and SHA-256), checks each against its contract, sorts every row into
+accepted, quarantined (with its reasons) or excluded by the national data opt-out, and writes
+the accepted rows across the boundary into the DuckDB warehouse. For every file,
+``rows_read = rows_accepted + rows_quarantined + rows_opted_out``, and the reconciliation is
+stored in the warehouse (``ingest_reconciliation``) and in ``reports/ingest/<run>.json``.
+
+All of it happens on a copy of the warehouse in a staging folder, moved into place only when
+complete: a refused file or a failure midway leaves the warehouse exactly as it was. A later
+extract adds to the warehouse: a row whose key is already there replaces it (the newer extract
+wins); snapshot sources (the opt-out list, reference tables) replace the whole table.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from risk_model import __version__
+from risk_model.codes import ETHNIC_GROUP_OF
+from risk_model.config import Workspace
+from risk_model.disclosure import suppress_count
+from risk_model.errors import ConfigError, DataError
+from risk_model.ingest.boundary import key_columns, to_warehouse, warehouse_name
+from risk_model.ingest.contracts import (
+    CONTRACTS,
+    INGEST_ORDER,
+    RULE_HINTS,
+    Contract,
+    source_of_file,
+)
+from risk_model.ingest.pseudonymise import PseudonymKey, normalise_name
+from risk_model.ingest.quality import profile_source, write_quality_report
+from risk_model.ingest.validate import PROBLEM_COLUMNS, CheckedFile, check_file, file_digest
+
+__all__ = ["FileReconciliation", "IngestResult", "ingest"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+#: Warehouse tables the run keeps about itself.
+FILES_TABLE = "ingest_files"
+RUNS_TABLE = "ingest_runs"
+RECONCILIATION_TABLE = "ingest_reconciliation"
+OPT_OUT_SOURCE = "national_data_opt_outs"
+_AGE_BANDS = [(0, 15, "0-15"), (16, 39, "16-39"), (40, 64, "40-64"), (65, 200, "65+")]
+_DUCKDB_MEMORY = "3GB"
+#: Where each warehouse row came from: the landing file and its 1-based data row.
+_PROVENANCE = ("source_file", "source_row")
+
+
+@dataclass(frozen=True)
+class FileReconciliation:
+    """What became of one landing file's rows."""
+
+    file: str
+    source: str
+    digest: str
+    rows_read: int
+    rows_accepted: int
+    rows_quarantined: int
+    rows_opted_out: int
+    problems: int
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def reconciled(self) -> bool:
+        """Whether read = accepted + quarantined + opted out."""
+        return self.rows_read == self.rows_accepted + self.rows_quarantined + self.rows_opted_out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict, with ``reconciled``."""
+        return {**asdict(self), "reconciled": self.reconciled}
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What an ingest run did."""
+
+    run_id: str
+    warehouse: Path
+    files: list[FileReconciliation]
+    skipped: list[str]
+    opt_out: dict[str, Any]
+    quarantine: Path
+    reports: dict[str, str]
+    key_fingerprint: str
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready summary (the ``--json`` output)."""
+        return {
+            "run_id": self.run_id,
+            "warehouse": str(self.warehouse),
+            "files": [f.to_dict() for f in self.files],
+            "skipped": self.skipped,
+            "rows_read": sum(f.rows_read for f in self.files),
+            "rows_accepted": sum(f.rows_accepted for f in self.files),
+            "rows_quarantined": sum(f.rows_quarantined for f in self.files),
+            "rows_opted_out": sum(f.rows_opted_out for f in self.files),
+            "reconciled": all(f.reconciled for f in self.files),
+            "opt_out": self.opt_out,
+            "quarantine": str(self.quarantine),
+            "reports": self.reports,
+            "key_fingerprint": self.key_fingerprint,
+            "seconds": self.seconds,
+        }
+
+
+def ingest(workspace: Workspace, *, key: PseudonymKey, today: date | None = None,
+           rebuild: bool = False, progress: Progress | None = None) -> IngestResult:
+    """Ingest every new landing file into the warehouse.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        The workspace; reads ``landing/``, writes the warehouse, ``quarantine/`` and
+        ``reports/``.
+    key : PseudonymKey
+        The pseudonymisation key (never stored in the workspace).
+    today : datetime.date, optional
+        The day of the ingest (no date in the data may be after it); default today.
+    rebuild : bool
+        Build a new warehouse from the landing files instead of adding to the existing one
+        (the CLI's ``--overwrite``); the old one is replaced only when the new one is complete.
+    progress : callable, optional
+        Called with a short message as each stage starts.
+
+    Returns
+    -------
+    IngestResult
+        The reconciliation per file and where the outputs are.
+
+    Raises
+    ------
+    DataError
+        If landing/ holds no files, a file with no contract, or a file that cannot be read at
+        all; nothing is written.
+    ConfigError
+        If the warehouse was built with another pseudonymisation key.
+    """
+    t0 = time.perf_counter()
+    note = progress or (lambda _message: None)
+    today = today or date.today()
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    files = _landing_files(workspace)
+    known = {} if rebuild else _known_files(workspace.warehouse, key)
+    digests = {p.name: file_digest(p) for p in files}
+    todo = [p for p in files if known.get(p.name) != digests[p.name]]
+    skipped = [p.name for p in files if p not in todo]
+    if not todo:
+        log.info("all %d landing files were ingested before; nothing to do", len(files))
+        return IngestResult(run_id, workspace.warehouse, [], skipped, {}, workspace.quarantine,
+                            {}, key.fingerprint, round(time.perf_counter() - t0, 2))
+
+    with workspace.staging("ingest") as stage:
+        staged_db = stage / "warehouse.duckdb"
+        if workspace.warehouse.exists() and not rebuild:
+            shutil.copy2(workspace.warehouse, staged_db)
+        (stage / "quarantine").mkdir()
+        con = duckdb.connect(str(staged_db))
+        try:
+            con.execute(f"SET memory_limit = '{_DUCKDB_MEMORY}'")
+            run = _Run(con, key, today, stage / "quarantine", note)
+            run.process(todo)
+            run.record(run_id, skipped)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        report_paths = _write_reports(workspace, stage, run_id, run, key)
+        os.replace(staged_db, workspace.warehouse)
+        _publish_quarantine(workspace, stage / "quarantine", [p.name for p in todo],
+                            clear=rebuild)
+        for staged, target in report_paths:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, target)
+    return IngestResult(
+        run_id=run_id,
+        warehouse=workspace.warehouse,
+        files=run.reconciliation,
+        skipped=skipped,
+        opt_out=run.opt_out_summary(),
+        quarantine=workspace.quarantine,
+        reports={name: str(target) for name, (_, target) in zip(
+            ("run", "data_quality_json", "data_quality_html"), report_paths, strict=True)},
+        key_fingerprint=key.fingerprint,
+        seconds=round(time.perf_counter() - t0, 2),
+    )
+
+
+def _landing_files(workspace: Workspace) -> list[Path]:
+    landing = workspace.landing
+    if not landing.is_dir() or not any(landing.iterdir()):
+        raise DataError(
+            f"no landing files in {landing}",
+            hint="copy the extracts into landing/ (or run `risk-model synth`) and ingest again",
+        )
+    files = sorted(p for p in landing.iterdir() if p.is_file() and not p.name.startswith("."))
+    for p in files:
+        if source_of_file(p.name) not in CONTRACTS:
+            raise DataError(
+                f"{p.name}: no data contract for a source called "
+                f"{source_of_file(p.name)!r}",
+                hint=f"name the file after its source ({', '.join(sorted(CONTRACTS))}), "
+                f"optionally with a label after two underscores (hes_apc__2025-04.csv), or move "
+                f"it out of landing/",
+            )
+    order = {s: i for i, s in enumerate(INGEST_ORDER)}
+    # the opt-out list first: it decides which health rows may enter
+    order[OPT_OUT_SOURCE] = -1
+    return sorted(files, key=lambda p: (order[source_of_file(p.name)], p.name))
+
+
+def _known_files(warehouse: Path, key: PseudonymKey) -> dict[str, str]:
+    """Files ingested before (name to digest), after checking the warehouse's key."""
+    if not warehouse.exists():
+        return {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if RUNS_TABLE not in tables:
+            return {}
+        prints = {r[0] for r in con.execute(
+            f"SELECT DISTINCT key_fingerprint FROM {RUNS_TABLE}").fetchall()}
+        if prints and prints != {key.fingerprint}:
+            raise ConfigError(
+                f"the warehouse was built with pseudonymisation key {', '.join(sorted(prints))} "
+                f"(fingerprint) but this key is {key.fingerprint}: its pseudonyms would not "
+                f"match",
+                hint="use the key the warehouse was built with, or start a new workspace",
+            )
+        rows = con.execute(f"SELECT file, digest FROM {FILES_TABLE}").fetchall()
+    return dict(rows)
+
+
+class _Run:
+    """One run's state: the staged warehouse connection and what each file became."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, key: PseudonymKey, today: date,
+                 quarantine: Path, note: Progress) -> None:
+        self.con = con
+        self.key = key
+        self.today = today
+        self.quarantine = quarantine
+        self.note = note
+        self.reconciliation: list[FileReconciliation] = []
+        self.profiles: list[dict[str, Any]] = []
+        self.opted_out: set[str] | None = None
+        self.opt_out_groups: dict[str, dict[str, set[str]]] = {}
+        self.removed_for_opt_out = 0
+        self.known_names: set[str] = set()
+
+    # ---- the files ---------------------------------------------------------------------
+
+    def process(self, files: list[Path]) -> None:
+        sources = {source_of_file(p.name) for p in files}
+        if sources & {"gp_registrations", "housing_residents", "damp_hazard_reports"}:
+            self.known_names = _known_names(files)
+        for path in files:
+            contract = CONTRACTS[source_of_file(path.name)]
+            self.note(f"checking {path.name}")
+            checked = check_file(path, contract, today=self.today)
+            self._check_references(checked)
+            accepted = np.setdiff1d(np.arange(checked.rows_read), checked.bad_rows())
+            frame = checked.frame.iloc[accepted]
+            rows = to_warehouse(frame, contract, key=self.key, known_names=self.known_names)
+            opted_out = 0
+            if contract.source == OPT_OUT_SOURCE:
+                self.opted_out = set(rows["nhs_pseudo"].dropna())
+            elif contract.health:
+                keep = ~rows["nhs_pseudo"].isin(self._opt_outs()).to_numpy()
+                opted_out = int((~keep).sum())
+                self._count_opt_out_groups(contract, rows[~keep])
+                rows = rows[keep].reset_index(drop=True)
+            if contract.source == "gp_registrations":
+                rows = self._check_supplied_uprns(rows)
+            self.note(f"writing {contract.source}")
+            self._write(contract, rows, path.name)
+            self._write_quarantine(checked)
+            rec = FileReconciliation(
+                file=path.name, source=contract.source, digest=checked.digest,
+                rows_read=checked.rows_read, rows_accepted=len(rows),
+                rows_quarantined=len(checked.bad_rows()), rows_opted_out=opted_out,
+                problems=len(checked.problems), ignored_columns=checked.ignored_columns,
+            )
+            if not rec.reconciled:  # a bug, never the data's fault
+                raise RuntimeError(f"{path.name}: rows do not reconcile: {rec}")
+            self.reconciliation.append(rec)
+            self.profiles.append(self._profile(checked, rec))
+        self._apply_opt_outs_to_warehouse()
+
+    def _opt_outs(self) -> set[str]:
+        if self.opted_out is None:  # no new list this run: the one in the warehouse
+            self.opted_out = set()
+            if _has_table(self.con, OPT_OUT_SOURCE):
+                self.opted_out = {r[0] for r in self.con.execute(
+                    f"SELECT nhs_pseudo FROM {OPT_OUT_SOURCE}").fetchall()}
+        return self.opted_out
+
+    def _check_references(self, checked: CheckedFile) -> None:
+        contract = checked.contract
+        for ref in contract.references:
+            values = checked.frame[ref.column]
+            present = values.notna().to_numpy()
+            if not present.any():
+                continue
+            parents = self._keys(ref.source, ref.target)
+            missing = present & ~values.isin(parents).to_numpy()
+            missing[checked.bad_rows()] = False  # already quarantined for its own problems
+            positions = np.flatnonzero(missing)
+            if positions.size:
+                checked.add_problems(pd.DataFrame({
+                    "file": checked.path.name, "row": positions + 1, "field": ref.column,
+                    "rule": "unknown_reference",
+                    "value": values.iloc[positions].astype("string").to_numpy(dtype=object),
+                    "hint": f"no accepted {ref.source} row has {ref.target} = this value; "
+                    + RULE_HINTS["unknown_reference"],
+                })[PROBLEM_COLUMNS])
+
+    def _keys(self, source: str, column: str) -> pd.Series:
+        name = warehouse_name(CONTRACTS[source].field(column))
+        if not _has_table(self.con, source):
+            return pd.Series([], dtype="object")
+        keys = self.con.execute(f'SELECT DISTINCT "{name}" FROM {source}').df()[name]
+        return keys
+
+    def _check_supplied_uprns(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """A UPRN a practice supplied is kept only if the gazetteer knows it."""
+        known = self._keys("gazetteer", "UPRN")
+        supplied = rows["uprn"].notna()
+        valid = supplied & rows["uprn"].isin(known)
+        rows["uprn"] = rows["uprn"].where(valid)
+        rows["uprn_supplied"] = supplied.astype("boolean")
+        rows["uprn_supplied_valid"] = valid.astype("boolean")
+        return rows
+
+    def _count_opt_out_groups(self, contract: Contract, rows: pd.DataFrame) -> None:
+        people = rows["nhs_pseudo"]
+        groups: dict[str, pd.Series] = {}
+        if "sex" in rows:
+            groups["sex"] = rows["sex"].fillna("not known")
+        if "ethnic_category" in rows:
+            groups["ethnic_group"] = rows["ethnic_category"].map(
+                ETHNIC_GROUP_OF, na_action="ignore").fillna("Not stated")
+        if "birth_year" in rows:
+            age = self.today.year - rows["birth_year"]
+            band = pd.Series("not known", index=rows.index, dtype="object")
+            for low, high, label in _AGE_BANDS:
+                band[(age >= low).fillna(False) & (age <= high).fillna(False)] = label
+            groups["age_band"] = band
+        self.opt_out_groups.setdefault("all", {}).setdefault("people", set()).update(people)
+        if contract.source != "gp_registrations":
+            return  # groups come from the registration, the fullest record of a person
+        for dimension, labels in groups.items():
+            by = self.opt_out_groups.setdefault(dimension, {})
+            for label, members in people.groupby(labels.to_numpy()):
+                by.setdefault(str(label), set()).update(members)
+
+    def _apply_opt_outs_to_warehouse(self) -> None:
+        """Remove health rows already in the warehouse of people who have since opted out."""
+        opted = self._opt_outs()
+        if not opted:
+            return
+        self.con.register("_opted_out", pd.DataFrame({"nhs_pseudo": sorted(opted)}))
+        for contract in CONTRACTS.values():
+            if contract.health and _has_table(self.con, contract.source):
+                removed = self.con.execute(
+                    f"DELETE FROM {contract.source} WHERE nhs_pseudo IN "
+                    f"(SELECT nhs_pseudo FROM _opted_out)").fetchone()
+                self.removed_for_opt_out += int(removed[0]) if removed else 0
+        self.con.unregister("_opted_out")
+
+    def opt_out_summary(self) -> dict[str, Any]:
+        """Opted-out people excluded this run, by broad group, small numbers suppressed."""
+        people = self.opt_out_groups.get("all", {}).get("people", set())
+        summary: dict[str, Any] = {
+            "people_excluded": suppress_count(len(people)),
+            "rows_excluded": sum(r.rows_opted_out for r in self.reconciliation),
+            "rows_removed_from_warehouse": self.removed_for_opt_out,
+            "opt_out_list_size": suppress_count(len(self._opt_outs())),
+        }
+        for dimension, by in self.opt_out_groups.items():
+            if dimension != "all":
+                summary[f"people_by_{dimension}"] = {
+                    g: suppress_count(len(m)) for g, m in sorted(by.items())}
+        return summary
+
+    # ---- writing -----------------------------------------------------------------------
+
+    def _write(self, contract: Contract, rows: pd.DataFrame, file: str) -> None:
+        rows = rows.assign(source_file=file)
+        rows = rows[[c for c in rows if c not in _PROVENANCE] + list(_PROVENANCE)]
+        table = contract.source
+        self.con.register("_incoming", rows)
+        try:
+            if not _has_table(self.con, table):
+                self.con.execute(f"CREATE TABLE {table} AS SELECT * FROM _incoming LIMIT 0")
+            if contract.snapshot:
+                self.con.execute(f"DELETE FROM {table}")
+            else:
+                keys = key_columns(contract)
+                match = " AND ".join(f't."{k}" = i."{k}"' for k in keys)
+                self.con.execute(f"DELETE FROM {table} t USING _incoming i WHERE {match}")
+            self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+        finally:
+            self.con.unregister("_incoming")
+
+    def _write_quarantine(self, checked: CheckedFile) -> None:
+        if len(checked.problems):
+            problems = checked.problems.sort_values(["row", "field"], kind="stable")
+            problems[PROBLEM_COLUMNS].to_csv(
+                self.quarantine / f"{checked.path.name}.csv", index=False)
+
+    def _profile(self, checked: CheckedFile, rec: FileReconciliation) -> dict[str, Any]:
+        contract = checked.contract
+        frame = checked.frame
+        by_rule = checked.problems.groupby("rule").size().to_dict()
+        dates = [f.name for f in contract.fields if f.kind == "date"]
+        groups = None
+        nhs = [f.name for f in contract.fields if f.handling == "nhs_number"]
+        eth = [f for f in contract.fields if f.handling == "ethnicity"]
+        if nhs and eth:
+            labels = frame[eth[0].name].map(eth[0].recode or {}, na_action="ignore").map(
+                ETHNIC_GROUP_OF, na_action="ignore").fillna("Not stated")
+            groups = {f"{nhs[0]} by ethnic group": (frame[nhs[0]], labels)}
+        profile = profile_source(
+            contract.source, frame, rows_read=rec.rows_read, rows_accepted=rec.rows_accepted,
+            quarantined_by_rule={str(k): int(v) for k, v in by_rule.items()},
+            date_columns=dates, key_columns=list(contract.key),
+            duplicate_rows=int(by_rule.get("duplicate_key", 0)), group_completeness=groups,
+        )
+        profile["file"] = checked.path.name
+        return profile
+
+    def record(self, run_id: str, skipped: list[str]) -> None:
+        """Store the run, its files and their reconciliation in the warehouse."""
+        now = datetime.now(UTC).replace(tzinfo=None)
+        recs = pd.DataFrame([{**r.to_dict(), "run_id": run_id, "ingested_at": now}
+                             for r in self.reconciliation]).drop(columns=["ignored_columns"])
+        self.con.register("_recs", recs)
+        self.con.execute(f"CREATE TABLE IF NOT EXISTS {RECONCILIATION_TABLE} AS "
+                         f"SELECT * FROM _recs LIMIT 0")
+        self.con.execute(f"INSERT INTO {RECONCILIATION_TABLE} BY NAME SELECT * FROM _recs")
+        files = recs[["file", "digest", "run_id", "ingested_at"]]
+        self.con.register("_files", files)
+        self.con.execute(f"CREATE TABLE IF NOT EXISTS {FILES_TABLE} AS "
+                         f"SELECT * FROM _files LIMIT 0")
+        self.con.execute(f"DELETE FROM {FILES_TABLE} WHERE file IN (SELECT file FROM _files)")
+        self.con.execute(f"INSERT INTO {FILES_TABLE} SELECT * FROM _files")
+        runs = pd.DataFrame([{
+            "run_id": run_id, "ingested_at": now, "key_fingerprint": self.key.fingerprint,
+            "risk_model_version": __version__, "as_of": pd.Timestamp(self.today),
+            "files_ingested": len(self.reconciliation), "files_skipped": len(skipped),
+            "rows_removed_for_opt_out": self.removed_for_opt_out,
+        }])
+        self.con.register("_runs", runs)
+        self.con.execute(f"CREATE TABLE IF NOT EXISTS {RUNS_TABLE} AS "
+                         f"SELECT * FROM _runs LIMIT 0")
+        self.con.execute(f"INSERT INTO {RUNS_TABLE} BY NAME SELECT * FROM _runs")
+        for name in ("_recs", "_files", "_runs"):
+            self.con.unregister(name)
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
+                        [table]).fetchone()
+    return bool(found and found[0])
+
+
+def _known_names(files: list[Path]) -> set[str]:
+    """Name words of the people in the landing zone, for scrubbing free text."""
+    names: set[str] = set()
+    for p in files:
+        source = source_of_file(p.name)
+        if source not in ("gp_registrations", "housing_residents"):
+            continue
+        cols = ["FORENAME", "SURNAME"]
+        if p.suffix.lower() == ".parquet":
+            frame = pd.read_parquet(p, columns=cols)
+        else:
+            frame = pd.read_csv(p, usecols=cols, dtype=str, keep_default_na=False,
+                                encoding="utf-8-sig")
+        for col in cols:
+            words = frame[col].dropna().astype(str).str.split(r"[\s\-']+").explode()
+            names.update(w for w in normalise_name(pd.Series(words.unique())).dropna()
+                         if len(w) > 1)
+    return names
+
+
+def _write_reports(workspace: Workspace, stage: Path, run_id: str, run: _Run,
+                   key: PseudonymKey) -> list[tuple[Path, Path]]:
+    """Write the run's reconciliation and the data-quality report into the stage."""
+    summary = {
+        "run_id": run_id,
+        "started": run_id.split("-")[0],
+        "key_fingerprint": key.fingerprint,
+        "as_of": run.today.isoformat(),
+        "files": [r.to_dict() for r in run.reconciliation],
+        "opt_out": run.opt_out_summary(),
+    }
+    staged_run = stage / f"{run_id}.json"
+    staged_run.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
+    staged_json = stage / "data_quality.json"
+    staged_html = stage / "data_quality.html"
+    write_quality_report(run.profiles, run=summary, json_path=staged_json, html_path=staged_html)
+    reports = workspace.reports
+    return [
+        (staged_run, reports / "ingest" / f"{run_id}.json"),
+        (staged_json, reports / "data_quality.json"),
+        (staged_html, reports / "data_quality.html"),
+    ]
+
+
+def _publish_quarantine(workspace: Workspace, staged: Path, processed: list[str], *,
+                        clear: bool) -> None:
+    """Replace the quarantine records of the files this run processed (all, if ``clear``)."""
+    target = workspace.quarantine
+    target.mkdir(parents=True, exist_ok=True)
+    old = target.glob("*.csv") if clear else (target / f"{n}.csv" for n in processed)
+    for path in list(old):
+        path.unlink(missing_ok=True)
+    for path in staged.iterdir():
+        os.replace(path, target / path.name)
+
