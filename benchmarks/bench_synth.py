@@ -24,30 +24,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 CHILD = """
 import json, resource, sys, time
 t0 = time.perf_counter()
-import numpy as np
-from risk_model.config import Workspace
-from risk_model.synth import SynthConfig, generate
-from risk_model.synth import world
-if sys.argv[5] == "extend":
-    valid = world.nhs_pool
-    def extended(seed):
-        good = valid(seed)
-        prefixes = np.arange(999_000_000, 1_000_000_000, dtype=np.int64)
-        bad = prefixes * 10 + (prefixes % 10 + 1) % 10  # wrong digit for most prefixes
-        bad = np.setdiff1d(bad, good)
-        return np.concatenate([good, bad[: 2 * good.size]])
-    world.nhs_pool = extended
-    world.NHS_POOL_SIZE = 3 * world.NHS_POOL_SIZE
-cfg = SynthConfig(residents=int(sys.argv[1]), months=int(sys.argv[2]), seed=1, format=sys.argv[3])
-result = generate(cfg, Workspace.at(sys.argv[4]))
+sys.path.insert(0, sys.argv[6])
+from _area import generate_area
+result = generate_area(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4],
+                       extend=sys.argv[5] == "extend")
 wall = time.perf_counter() - t0
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 rows = sum(result.landing.values())
-print(json.dumps({"residents": cfg.residents, "months": cfg.months, "format": cfg.format,
+print(json.dumps({"residents": int(sys.argv[1]), "months": int(sys.argv[2]), "format": sys.argv[3],
                   "seconds": round(wall, 1), "peak_rss_mb": round(peak_mb), "people": result.people,
                   "landing_rows": rows, "truth_risk_rows": result.truth["monthly_risk"]}))
 """
@@ -58,7 +47,7 @@ def run(residents: int, months: int, fmt: str) -> dict[str, object]:
         t0 = time.perf_counter()
         out = subprocess.run(
             [sys.executable, "-c", CHILD, str(residents), str(months), fmt, tmp,
-             "extend" if residents > 700_000 else "valid-only"],
+             "extend" if residents > 700_000 else "valid-only", str(Path(__file__).parent)],
             check=True, capture_output=True, text=True,
         )
         figures = json.loads(out.stdout.strip().splitlines()[-1])

@@ -102,7 +102,6 @@ class SuppressionRule:
             raise ConfigError(_BAD_SUPPRESS_ZERO.format(value=self.suppress_zero))
 
 
-
 def _is_whole(value: object) -> bool:
     """Return whether ``value`` is an integer (not a bool) or a float holding one."""
     if isinstance(value, bool):

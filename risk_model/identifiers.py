@@ -7,6 +7,7 @@ the synthetic generator, the ingest contracts and the leak scanners all agree.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +19,7 @@ __all__ = [
     "is_valid_nhs_number",
     "nhs_check_digit",
     "nhs_check_digits",
+    "nhs_numbers_valid",
     "postcode_district",
 ]
 
@@ -107,6 +109,35 @@ def is_valid_nhs_number(value: object) -> bool:
         return False
     check = nhs_check_digit(text[:9])
     return check is not None and check == int(text[9])
+
+
+def nhs_numbers_valid(values: Iterable[object]) -> npt.NDArray[np.bool_]:
+    """Vectorised :func:`is_valid_nhs_number` over many values.
+
+    Parameters
+    ----------
+    values : iterable
+        Candidates (strings; missing values are not valid).
+
+    Returns
+    -------
+    numpy.ndarray
+        One boolean per value.
+
+    Examples
+    --------
+    >>> nhs_numbers_valid(["999 000 0018", "9990000019", None]).tolist()
+    [True, False, False]
+    """
+    text = [str(v).replace(" ", "").replace("-", "") if isinstance(v, str) else "" for v in values]
+    shaped = np.array([len(t) == 10 and t.isdigit() for t in text], dtype=bool)
+    ok = np.zeros(len(text), dtype=bool)
+    if shaped.any():
+        joined = "".join(t for t, s in zip(text, shaped, strict=True) if s)
+        digits = (np.frombuffer(joined.encode("ascii"), dtype=np.uint8) - ord("0")).reshape(-1, 10)
+        repeated = (digits == digits[:, :1]).all(axis=1)
+        ok[shaped] = (nhs_check_digits(digits[:, :9]) == digits[:, 9]) & ~repeated
+    return ok
 
 
 def postcode_district(postcode: str) -> str:

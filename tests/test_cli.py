@@ -21,14 +21,17 @@ from typer.testing import CliRunner, Result
 from risk_model import __version__
 from risk_model.cli import app
 from risk_model.config import WORKSPACE_ENV
+from risk_model.ingest import KEY_ENV
 
 SMALL = ["--residents", "300", "--months", "3"]
 
 
 @pytest.fixture
 def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    """A runner in an empty folder, with no workspace set in the environment."""
+    """A runner in an empty folder, with no workspace or key set in the environment."""
     monkeypatch.delenv(WORKSPACE_ENV, raising=False)
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.chdir(tmp_path)
     return CliRunner()
 
@@ -236,11 +239,18 @@ def test_demo_runs_its_steps_and_says_what_next(runner: CliRunner, tmp_path: Pat
     assert result.exit_code == 0, result.output
     payload = _json(result)
     assert (payload["ok"], payload["command"]) == (True, "demo")
-    assert [step["step"] for step in payload["steps"]] == ["synth"]
+    assert [step["step"] for step in payload["steps"]] == ["synth", "ingest"]
     synth = payload["steps"][0]["summary"]
     assert (synth["residents"], synth["months"], synth["seed"], synth["format"]) == (
         300, 48, 1, "csv")
     assert set(synth["landing"]) == {p.name for p in (ws / "landing").iterdir()}
+    ingested = payload["steps"][1]["summary"]
+    assert {f["file"] for f in ingested["files"]} == set(synth["landing"])
+    assert ingested["reconciled"] is True
+    # the demo's key lives outside the workspace
+    key_file = tmp_path / "config" / "risk_model" / "demo-pseudonym.key"
+    assert key_file.exists()
+    assert not any(p.name.endswith(".key") for p in ws.rglob("*"))
 
     again = runner.invoke(app, ["demo", "--residents", "300", "--workspace", str(ws)])
     assert again.exit_code == 1
@@ -252,8 +262,58 @@ def test_demo_runs_its_steps_and_says_what_next(runner: CliRunner, tmp_path: Pat
     assert human.stdout == ""
     last = human.stderr.strip().splitlines()[-1]
     assert last.startswith("Next:")
-    assert str(ws.resolve() / "landing") in last
-    assert str(ws.resolve() / "truth") in last
+    assert str(ws.resolve() / "warehouse.duckdb") in last
+    assert str(ws.resolve() / "reports" / "data_quality.html") in last
+
+
+# ---- ingest ----------------------------------------------------------------------------------
+
+
+def test_synth_then_ingest_reports_reconciliation_per_file(runner: CliRunner, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch):
+    ws = str(tmp_path / "ws")
+    assert runner.invoke(app, ["synth", *SMALL, "--workspace", ws]).exit_code == 0
+    key_file = tmp_path / "secret.key"
+    key_file.write_text("k" * 64)
+    result = runner.invoke(app, ["ingest", "--key-file", str(key_file), "--workspace", ws,
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    payload = _json(result)
+    assert (payload["ok"], payload["command"]) == (True, "ingest")
+    files = payload["files"]
+    assert len(files) == 19
+    for f in files:
+        assert f["rows_read"] == f["rows_accepted"] + f["rows_quarantined"] + f["rows_opted_out"]
+        assert f["reconciled"] is True
+    # the same key from the environment: nothing new to ingest
+    monkeypatch.setenv(KEY_ENV, "k" * 64)
+    again = runner.invoke(app, ["ingest", "--workspace", ws])
+    assert again.exit_code == 0, again.output
+    assert "were ingested before; the warehouse is unchanged" in again.stderr
+
+
+def test_ingest_without_a_key_is_a_clear_error(runner: CliRunner, tmp_path: Path):
+    ws = str(tmp_path / "ws")
+    assert runner.invoke(app, ["synth", *SMALL, "--workspace", ws]).exit_code == 0
+    result = runner.invoke(app, ["ingest", "--workspace", ws, "--json"])
+    assert result.exit_code == 1
+    payload = _json(result)
+    assert payload["ok"] is False
+    assert payload["error"]["type"] == "ConfigError"
+    assert payload["error"]["message"].startswith(
+        "no pseudonymisation key: set RISK_MODEL_PSEUDONYM_KEY or pass --key-file PATH")
+    assert not (tmp_path / "ws" / "warehouse.duckdb").exists()
+
+
+def test_ingest_refuses_a_key_file_inside_the_workspace(runner: CliRunner, tmp_path: Path):
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["synth", *SMALL, "--workspace", str(ws)]).exit_code == 0
+    (ws / "my.key").write_text("k" * 64)
+    result = runner.invoke(app, ["ingest", "--key-file", str(ws / "my.key"), "--workspace",
+                                 str(ws)])
+    assert result.exit_code == 1
+    assert "workspace" in result.stderr
+    assert not (ws / "warehouse.duckdb").exists()
 
 
 def test_cli_defaults_are_the_generator_defaults():

@@ -54,8 +54,7 @@ def test_bad_counts_are_refused(bad):
 
 
 def test_series_keeps_index_and_name():
-    counts = pd.Series([0, 1, 7, 8, 12, 13], index=list("abcdef"), name="admissions",
-                       dtype="Int64")
+    counts = pd.Series([0, 1, 7, 8, 12, 13], index=list("abcdef"), name="admissions", dtype="Int64")
     shown = suppress_counts(counts)
     assert shown.dtype == object
     assert shown.name == "admissions"
@@ -104,8 +103,9 @@ def test_rate_with_numerator_above_denominator_is_refused():
 
 
 def test_table_applies_to_listed_columns_only():
-    frame = pd.DataFrame({"band": ["A", "B", "C"], "residents": [120, 4, 0],
-                          "admitted": [13, 0, 0]})
+    frame = pd.DataFrame(
+        {"band": ["A", "B", "C"], "residents": [120, 4, 0], "admitted": [13, 0, 0]}
+    )
     out = suppress_table(frame, ["residents", "admitted"])
     assert out["band"].tolist() == ["A", "B", "C"]
     assert out["residents"].tolist() == [120, "*", 0]
@@ -122,14 +122,16 @@ def test_table_with_unknown_column_is_refused():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"threshold": 0},
-         "SuppressionRule.threshold must be a whole number of at least 1, got 0"),
-        ({"threshold": -3},
-         "SuppressionRule.threshold must be a whole number of at least 1, got -3"),
-        ({"rounding": 0},
-         "SuppressionRule.rounding must be a whole number of at least 1, got 0"),
-        ({"rounding": 2.5},
-         "SuppressionRule.rounding must be a whole number of at least 1, got 2.5"),
+        ({"threshold": 0}, "SuppressionRule.threshold must be a whole number of at least 1, got 0"),
+        (
+            {"threshold": -3},
+            "SuppressionRule.threshold must be a whole number of at least 1, got -3",
+        ),
+        ({"rounding": 0}, "SuppressionRule.rounding must be a whole number of at least 1, got 0"),
+        (
+            {"rounding": 2.5},
+            "SuppressionRule.rounding must be a whole number of at least 1, got 2.5",
+        ),
     ],
 )
 def test_bad_rule_message(kwargs, message):

@@ -65,3 +65,12 @@ def test_postcode_pattern_rejects(postcode):
 def test_postcode_district():
     assert postcode_district("ls6 1ab") == "LS6"
     assert postcode_district("SW1A1AA") == "SW1A"
+
+
+def test_vectorised_nhs_rule_agrees_with_the_scalar_one():
+    from risk_model.identifiers import is_valid_nhs_number, nhs_numbers_valid
+
+    rng = np.random.default_rng(3)
+    values = [f"999{n:07d}" for n in rng.integers(0, 10**7, 2000)] + [
+        "999 000 0018", "0000000000", "12345", None, "99900000AB"]
+    assert nhs_numbers_valid(values).tolist() == [is_valid_nhs_number(v) for v in values]

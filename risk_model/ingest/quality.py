@@ -240,9 +240,7 @@ def profile_source(
         "validity_share": suppressed_rate(rows_accepted, rows_read, rule, digits=_SHARE_DIGITS),
         "duplicates": suppress_count(duplicate_rows, rule),
         "keys": keys,
-        "date_coverage": {
-            str(c): _date_range(source, c, frame[c], rule) for c in date_columns
-        },
+        "date_coverage": {str(c): _date_range(source, c, frame[c], rule) for c in date_columns},
         "group_completeness": {
             str(name): _group_table(source, name, values, labels, rule)
             for name, (values, labels) in groups.items()
@@ -360,11 +358,13 @@ def _source_html(profile: Mapping[str, Any]) -> str:
         parts.append(
             _table(
                 ["Key columns", "Rows missing a key part", "Rows repeating a key"],
-                [(
-                    _e(", ".join(keys.get("columns", ()))),
-                    _e(keys.get("rows_missing_key")),
-                    _e(keys.get("duplicate_keys")),
-                )],
+                [
+                    (
+                        _e(", ".join(keys.get("columns", ()))),
+                        _e(keys.get("rows_missing_key")),
+                        _e(keys.get("duplicate_keys")),
+                    )
+                ],
                 {1, 2},
             )
         )
@@ -403,7 +403,9 @@ def _source_html(profile: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _report_html(run: Mapping[str, Any], profiles: Sequence[Mapping[str, Any]]) -> str:
+def _report_html(
+    run: Mapping[str, Any], profiles: Sequence[Mapping[str, Any]], rule: SuppressionRule
+) -> str:
     """Return the standalone HTML page of the report."""
     title = f"Data quality report: run {run.get('run_id') or 'not recorded'}"
     info = "".join(
@@ -423,12 +425,21 @@ def _report_html(run: Mapping[str, Any], profiles: Sequence[Mapping[str, Any]]) 
         )
         for f in run["files"]
     ]
-    files_table = _table(
-        ["File", "Source", "Read", "Accepted", "Quarantined", "Opted out", "Reconciled"],
-        files,
-        {2, 3, 4, 5},
-    ) if files else '<p class="note">No files were recorded for this run.</p>'
+    files_table = (
+        _table(
+            ["File", "Source", "Read", "Accepted", "Quarantined", "Opted out", "Reconciled"],
+            files,
+            {2, 3, 4, 5},
+        )
+        if files
+        else '<p class="note">No files were recorded for this run.</p>'
+    )
     sources = "\n".join(_source_html(p) for p in profiles)
+    if rule.threshold > 1:
+        hidden = f"Counts from 1 to {rule.threshold - 1}"
+        hidden += " (and 0)" if rule.suppress_zero else ""
+    else:
+        hidden = "Counts of 0" if rule.suppress_zero else "No counts"
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -440,10 +451,10 @@ def _report_html(run: Mapping[str, Any], profiles: Sequence[Mapping[str, Any]]) 
 <body>
 <h1>{_e(title)}</h1>
 <dl>{info}</dl>
-<p class="note">Counts from 1 to 7 are shown as &ldquo;*&rdquo; and other counts are rounded to
-the nearest 5; a share built on a hidden count is hidden too. Shares are computed from the true
-counts. No identifier values are shown: only counts, shares, column names, rule names, group
-labels and date ranges.</p>
+<p class="note">{_e(hidden)} are shown as &ldquo;{_e(SUPPRESSED)}&rdquo; and other counts are
+rounded to the nearest {rule.rounding}; a share built on a hidden count, or whose complement is
+hidden, is hidden too. Shares are computed from the true counts. No identifier values are shown:
+only counts, shares, column names, rule names, group labels and date ranges.</p>
 <h2>Files and reconciliation</h2>
 {files_table}
 {sources}
@@ -516,7 +527,11 @@ def write_quality_report(
             f"the quality report cannot be written as JSON: {exc}",
             hint="pass profiles made by profile_source, unchanged",
         ) from None
-    page = _report_html(run_info, profiles)
+    page = _report_html(run_info, profiles, rule)
     _write_atomically({Path(json_path): text, Path(html_path): page})
-    log.info("wrote the data-quality report of %d source(s) to %s and %s",
-             len(profiles), json_path, html_path)
+    log.info(
+        "wrote the data-quality report of %d source(s) to %s and %s",
+        len(profiles),
+        json_path,
+        html_path,
+    )

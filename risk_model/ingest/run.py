@@ -430,7 +430,8 @@ class _Run:
         contract = checked.contract
         frame = checked.frame
         by_rule = checked.problems.groupby("rule").size().to_dict()
-        dates = [f.name for f in contract.fields if f.kind == "date"]
+        # the earliest and latest date of birth would be someone's: no coverage for those
+        dates = [f.name for f in contract.fields if f.kind == "date" and not f.identifying]
         groups = None
         nhs = [f.name for f in contract.fields if f.handling == "nhs_number"]
         eth = [f for f in contract.fields if f.handling == "ethnicity"]

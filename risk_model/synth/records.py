@@ -832,7 +832,8 @@ def hes_apc(w: World, h: History) -> list[Rendered]:
     rows = np.repeat(np.arange(k), n_ep)
     epiorder = np.ones(rows.size, dtype=np.int64)
     epiorder[1:][rows[1:] == rows[:-1]] = 2
-    split = day + np.maximum(los // 2, 0)
+    # the stay ends at discharge or death in hospital, whichever came first: split its middle
+    split = day + np.maximum((disdate - day) // 2, 0)
     epistart = np.where(epiorder == 1, day[rows], split[rows])
     epiend = np.where((epiorder == 1) & multi[rows], split[rows], disdate[rows])
     keep = day[rows] < end
