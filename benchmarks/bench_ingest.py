@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
+
 CHILD = """
 import json, resource, sys, time
 from risk_model.config import Workspace
@@ -66,6 +68,11 @@ def main() -> None:
         figures = json.loads(out.stdout.strip().splitlines()[-1])
         figures["process_seconds"] = round(time.perf_counter() - t0, 1)
         figures["warehouse_mb"] = round((ws / "warehouse.duckdb").stat().st_size / 2**20)
+        rules: dict[str, int] = {}
+        for path in (ws / "quarantine").glob("*.csv"):
+            for rule, n in pd.read_csv(path, usecols=["rule"])["rule"].value_counts().items():
+                rules[str(rule)] = rules.get(str(rule), 0) + int(n)
+        figures["problems_by_rule"] = rules
         landing = ws / "landing"
         figures["landing_mb"] = round(sum(p.stat().st_size for p in landing.iterdir()) / 2**20)
     label = str(args.landing_from) if args.landing_from else f"{args.residents:,} residents"
@@ -75,6 +82,7 @@ def main() -> None:
           f"{figures['rows_opted_out']:,} opted out, reconciled {figures['reconciled']}, "
           f"landing {figures['landing_mb']:,} MB, warehouse {figures['warehouse_mb']:,} MB",
           flush=True)
+    print(f"problems by rule: {figures['problems_by_rule']}", flush=True)
     print(json.dumps({"benchmark": "ingest", **figures}))
 
 

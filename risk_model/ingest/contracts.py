@@ -162,7 +162,8 @@ class Contract:
         The columns, all required to be present in the file.
     key : tuple of str
         Columns that identify a row: unique within a file, and the key a later extract's row
-        replaces an earlier one's by.
+        replaces an earlier one's by. A natural key (what a later extract repeats), not a row
+        number of one extract.
     date_order : tuple of (str, str)
         Pairs ``(earlier, later)``: where both are present, ``later`` must not be before
         ``earlier`` (end after start; events not before birth).
@@ -640,7 +641,9 @@ CONTRACTS: dict[str, Contract] = {
                 _date("ADDRESS_FROM", "Start of this address on the record", nullable=False),
                 _date("ADDRESS_TO", "End of this address; empty if current"),
             ),
-            key=("RECORD_ID",),
+            # RECORD_ID numbers one extract's rows; the address period is what a later
+            # extract repeats
+            key=("PATIENT_ID", "ADDRESS_FROM"),
             date_order=_GP_DATES,
             health=True,
         ),
@@ -657,7 +660,7 @@ CONTRACTS: dict[str, Contract] = {
                 _text("SNOMED_CODE", "SNOMED CT concept", pattern=r"[0-9]{6,18}"),
                 _date("DIAGNOSIS_DATE", "Date diagnosed", nullable=False),
             ),
-            key=("RECORD_ID",),
+            key=("NHS_NUMBER", "CONDITION"),
             health=True,
         ),
         Contract(
@@ -735,7 +738,7 @@ CONTRACTS: dict[str, Contract] = {
                 _text("UNDERLYING_CAUSE_ICD10", "Underlying cause of death (ICD-10)",
                       pattern=ICD10_PATTERN),
             ),
-            key=("DEATH_RECORD_ID",),
+            key=("NHS_NUMBER",),  # a person dies once; record ids are per extract
             date_order=(("DATE_OF_DEATH", "DATE_OF_REGISTRATION"),),
             health=True,
         ),

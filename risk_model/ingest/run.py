@@ -358,11 +358,7 @@ class _Run:
             groups["ethnic_group"] = rows["ethnic_category"].map(
                 ETHNIC_GROUP_OF, na_action="ignore").fillna("Not stated")
         if "birth_year" in rows:
-            age = self.today.year - rows["birth_year"]
-            band = pd.Series("not known", index=rows.index, dtype="object")
-            for low, high, label in _AGE_BANDS:
-                band[(age >= low).fillna(False) & (age <= high).fillna(False)] = label
-            groups["age_band"] = band
+            groups["age_band"] = _age_bands(rows["birth_year"], self.today)
         self.opt_out_groups.setdefault("all", {}).setdefault("people", set()).update(people)
         if contract.source != "gp_registrations":
             return  # groups come from the registration, the fullest record of a person
@@ -432,18 +428,23 @@ class _Run:
         by_rule = checked.problems.groupby("rule").size().to_dict()
         # the earliest and latest date of birth would be someone's: no coverage for those
         dates = [f.name for f in contract.fields if f.kind == "date" and not f.identifying]
-        groups = None
+        groups = {}
         nhs = [f.name for f in contract.fields if f.handling == "nhs_number"]
         eth = [f for f in contract.fields if f.handling == "ethnicity"]
-        if nhs and eth:
+        dob = [f.name for f in contract.fields if f.handling == "dob"]
+        if nhs and eth:  # NHS number completeness drives linkage, and differs by group
             labels = frame[eth[0].name].map(eth[0].recode or {}, na_action="ignore").map(
                 ETHNIC_GROUP_OF, na_action="ignore").fillna("Not stated")
-            groups = {f"{nhs[0]} by ethnic group": (frame[nhs[0]], labels)}
+            groups[f"{nhs[0]} by ethnic group"] = (frame[nhs[0]], labels)
+        if nhs and dob:
+            bands = _age_bands(frame[dob[0]].dt.year.astype("Int64"), self.today)
+            groups[f"{nhs[0]} by age band"] = (frame[nhs[0]], bands)
         profile = profile_source(
             contract.source, frame, rows_read=rec.rows_read, rows_accepted=rec.rows_accepted,
             quarantined_by_rule={str(k): int(v) for k, v in by_rule.items()},
             date_columns=dates, key_columns=list(contract.key),
-            duplicate_rows=int(by_rule.get("duplicate_key", 0)), group_completeness=groups,
+            duplicate_rows=int(by_rule.get("duplicate_key", 0)),
+            group_completeness=groups or None,
         )
         profile["file"] = checked.path.name
         return profile
@@ -475,6 +476,15 @@ class _Run:
         self.con.execute(f"INSERT INTO {RUNS_TABLE} BY NAME SELECT * FROM _runs")
         for name in ("_recs", "_files", "_runs"):
             self.con.unregister(name)
+
+
+def _age_bands(birth_year: pd.Series, today: date) -> pd.Series:
+    """Broad age bands (age reached this year) for reporting; ``not known`` without a year."""
+    age = today.year - birth_year
+    band = pd.Series("not known", index=birth_year.index, dtype="object")
+    for low, high, label in _AGE_BANDS:
+        band[((age >= low) & (age <= high)).fillna(False).astype(bool)] = label
+    return band
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -106,6 +106,19 @@ def test_later_extract_adds_without_duplicating(ws: Workspace, key: PseudonymKey
     assert set(stored.loc[stored["epikey"].isin(overlap), "source_file"]) <= {"hes_apc__2.csv"}
 
 
+def test_later_gp_extract_with_renumbered_rows_does_not_duplicate(
+        ws: Workspace, key: PseudonymKey):
+    gp = read_landing(ws, "gp_registrations.csv")
+    ingest(ws, key=key, today=TODAY)
+    before = _table(ws, "SELECT count(*) AS n FROM gp_registrations")["n"][0]
+    later = gp.iloc[::-1].reset_index(drop=True)
+    later["RECORD_ID"] = [str(i) for i in range(1, len(later) + 1)]  # the next extract's ids
+    write_landing(ws, "gp_registrations__2.csv", later)
+    result = ingest(ws, key=key, today=TODAY)
+    assert _by_file(result)["gp_registrations__2.csv"].rows_quarantined == 0
+    assert _table(ws, "SELECT count(*) AS n FROM gp_registrations")["n"][0] == before
+
+
 def test_rebuild_replaces_the_warehouse(ws: Workspace, key: PseudonymKey):
     ingest(ws, key=key, today=TODAY)
     hes = read_landing(ws, "hes_apc.csv")
