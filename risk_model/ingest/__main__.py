@@ -5,6 +5,6 @@
 
 from __future__ import annotations
 
-from risk_model.ingest.contracts import contracts_markdown
+from risk_model.ingest.documentation import contracts_markdown
 
 print(contracts_markdown(), end="")

@@ -14,9 +14,9 @@ from risk_model.ingest.contracts import (
     INGEST_ORDER,
     RULE_HINTS,
     contract_schema,
-    contracts_markdown,
     source_of_file,
 )
+from risk_model.ingest.documentation import contracts_markdown
 
 DOC = Path(__file__).parents[2] / "docs" / "data-contracts.md"
 
