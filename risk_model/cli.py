@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
+from rich import box
 from rich.console import Console, RenderableType
 from rich.logging import RichHandler
 from rich.markup import escape
@@ -343,6 +344,7 @@ def _ingest_step(workspace: Workspace, key: PseudonymKey, report: _Report, *,
         f"the national data opt-out; {summary['seconds']:.1f} s"
     )
     report.show(_ingest_table(summary))
+    report.show(_reconciliation_line(summary))
     report.show(
         f"Warehouse: {escape(summary['warehouse'])}. Quarantined rows and their reasons: "
         f"{escape(summary['quarantine'])}. Data quality: "
@@ -352,15 +354,26 @@ def _ingest_step(workspace: Workspace, key: PseudonymKey, report: _Report, *,
 
 
 def _ingest_table(summary: Mapping[str, Any]) -> Table:
-    table = Table()
-    for name in ("file", "read", "accepted", "quarantined", "opted out", "reconciled"):
-        table.add_column(name, justify="left" if name == "file" else "right",
-                         no_wrap=name == "file")
-    for f in summary["files"]:
-        table.add_row(f["file"], f"{f['rows_read']:,}", f"{f['rows_accepted']:,}",
-                      f"{f['rows_quarantined']:,}", f"{f['rows_opted_out']:,}",
-                      "yes" if f["reconciled"] else "[red]NO[/]")
+    headers = {"rows_read": "read", "rows_accepted": "accepted",
+               "rows_quarantined": "quarantined", "rows_opted_out": "opted out"}
+    rows = [[f["file"], *(f"{f[k]:,}" for k in headers)] for f in summary["files"]]
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    # numbers are never cut short: the file name gives way if the terminal is narrow
+    table.add_column("file", no_wrap=True, overflow="ellipsis")
+    for i, title in enumerate(headers.values(), start=1):
+        width = max([len(title)] + [len(r[i]) for r in rows])
+        table.add_column(title, justify="right", no_wrap=True, min_width=width)
+    for row, f in zip(rows, summary["files"], strict=True):
+        table.add_row(*row, style=None if f["reconciled"] else "red")
     return table
+
+
+def _reconciliation_line(summary: Mapping[str, Any]) -> str:
+    broken = [f["file"] for f in summary["files"] if not f["reconciled"]]
+    if broken:
+        return f"[red]Rows do not reconcile in {', '.join(broken)}: please report this bug.[/]"
+    return (f"All {len(summary['files'])} files reconcile: rows read = accepted + quarantined + "
+            f"excluded by the opt-out.")
 
 
 # --------------------------------------------------------------------------------------------
