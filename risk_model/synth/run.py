@@ -242,7 +242,10 @@ def _write_truth(w: World, h: History, rendered: list[Rendered], folder: Path,
         ident.append(pd.DataFrame({
             "source": r.name,
             "row_number": rows,
-            "record_key": r.frame[r.key].astype(str).to_numpy(),
+            # an NHS number is never copied out of the landing zone, not even into the truth
+            "record_key": (pd.array([pd.NA] * rows.size, dtype="string")
+                           if r.key == "NHS_NUMBER"
+                           else pd.array(r.frame[r.key].astype(str), dtype="string")),
             "person_id": pd.array(r.person, dtype="Int64") if r.person is not None
             else pd.array([pd.NA] * rows.size, dtype="Int64"),
             "uprn": pd.array(r.uprn, dtype="Int64") if r.uprn is not None

@@ -22,8 +22,9 @@ def key() -> PseudonymKey:
 
 @pytest.fixture
 def ws(tmp_path: Path, small_csv: SynthRun) -> Workspace:
-    """A fresh workspace whose landing/ is a copy of the small CSV area's."""
+    """A fresh workspace whose landing/ and truth/ are copies of the small CSV area's."""
     shutil.copytree(small_csv.ws.landing, tmp_path / "ws" / "landing")
+    shutil.copytree(small_csv.ws.truth, tmp_path / "ws" / "truth")
     return Workspace.at(tmp_path / "ws")
 
 

@@ -4,8 +4,8 @@ After an ingest that met bad rows (so quarantine and reports have something to s
 text carrying personal details, every table in the warehouse and every file the project wrote
 outside ``landing/`` is scanned for NHS numbers (any 10-digit run, spaced 3-3-4 or not, that
 passes the check), for the names and e-mail addresses of the people in the landing zone, and
-for their dates of birth. ``truth/`` is the synthetic ground truth: the generator writes it
-beside the landing zone, it is identifiable by design, and only evaluation reads it.
+for their dates of birth. That includes ``truth/``, the generator's ground truth: it joins to
+landing rows by row number, never by an identifier.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from risk_model.ingest.contracts import CONTRACTS
 from tests.ingest.conftest import read_landing, write_landing
 
 # a 10-digit run that is not part of a longer word (pseudonyms are hex: their digits are not)
-TEN_DIGITS = re.compile(r"(?<![0-9A-Za-z])\d{3}[ -]?\d{3}[ -]?\d{4}(?![0-9A-Za-z])")
+# nor the decimals of a number (the truth's probabilities)
+TEN_DIGITS = re.compile(r"(?<![0-9A-Za-z.])\d{3}[ -]?\d{3}[ -]?\d{4}(?![0-9A-Za-z])")
 
 
 @pytest.fixture
@@ -53,8 +54,13 @@ def scanned(ws: Workspace, key: PseudonymKey) -> tuple[Workspace, dict[str, str]
             outputs[f"warehouse:{table}"] = frame.astype(str).to_csv(index=False)
     for path in sorted(ws.root.rglob("*")):
         top = path.relative_to(ws.root).parts[0]
-        if path.is_file() and top not in ("landing", "truth") and path != ws.warehouse:
-            outputs[str(path.relative_to(ws.root))] = path.read_text(errors="replace")
+        if not path.is_file() or top == "landing" or path == ws.warehouse:
+            continue
+        if path.suffix == ".parquet":
+            text = pd.read_parquet(path).astype(str).to_csv(index=False)
+        else:
+            text = path.read_text(errors="replace")
+        outputs[str(path.relative_to(ws.root))] = text
     return ws, outputs
 
 
@@ -76,6 +82,7 @@ def test_outputs_are_all_scanned(scanned: tuple[Workspace, dict[str, str]]):
     assert {f"warehouse:{s}" for s in CONTRACTS} <= names
     assert any(n.startswith("quarantine/") for n in names)
     assert any(n.startswith("reports/") and n.endswith(".html") for n in names)
+    assert "truth/record_identity.parquet" in names
 
 
 def test_no_nhs_numbers(scanned: tuple[Workspace, dict[str, str]]):
