@@ -178,7 +178,7 @@ def ingest(workspace: Workspace, *, key: PseudonymKey, today: date | None = None
         try:
             con.execute(f"SET memory_limit = '{_DUCKDB_MEMORY}'")
             run = _Run(con, key, today, stage / "quarantine", note)
-            run.process(todo)
+            run.process(todo, landing=files)
             run.record(run_id, skipped)
             con.execute("CHECKPOINT")
         finally:
@@ -267,10 +267,11 @@ class _Run:
 
     # ---- the files ---------------------------------------------------------------------
 
-    def process(self, files: list[Path]) -> None:
-        sources = {source_of_file(p.name) for p in files}
-        if sources & {"gp_registrations", "housing_residents", "damp_hazard_reports"}:
-            self.known_names = _known_names(files)
+    def process(self, files: list[Path], *, landing: list[Path]) -> None:
+        """Check, sort and write ``files``; ``landing`` is every landing file (for names)."""
+        if any(source_of_file(p.name) == "damp_hazard_reports" for p in files):
+            # names come from every register in landing, ingested before or not
+            self.known_names = _known_names(landing)
         for path in files:
             contract = CONTRACTS[source_of_file(path.name)]
             self.note(f"checking {path.name}")

@@ -215,6 +215,22 @@ def test_free_text_is_scrubbed_before_the_warehouse(ws: Workspace, key: Pseudony
     assert stored["description_scrubbed"][:2].tolist() == [True, True]
 
 
+def test_a_later_free_text_extract_is_scrubbed_with_names_already_ingested(
+        ws: Workspace, key: PseudonymKey):
+    ingest(ws, key=key, today=TODAY)
+    gp = read_landing(ws, "gp_registrations.csv")
+    name = f"{gp.loc[3, 'FORENAME']} {gp.loc[3, 'SURNAME']}"
+    later = read_landing(ws, "damp_hazard_reports.csv").iloc[:1].copy()
+    later["description"] = f"Mould in the kitchen, {name} rang about it"  # no title, no number
+    write_landing(ws, "damp_hazard_reports__2.csv", later)
+    result = ingest(ws, key=key, today=TODAY)
+    assert [f.file for f in result.files] == ["damp_hazard_reports__2.csv"]
+    stored = _table(ws, "SELECT description FROM damp_hazard_reports WHERE source_file = "
+                        "'damp_hazard_reports__2.csv'")["description"][0]
+    assert name not in stored
+    assert stored.startswith("Mould in the kitchen")
+
+
 # ---- files that cannot be read are refused, and nothing changes ----------------------------
 
 
