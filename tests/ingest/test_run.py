@@ -197,6 +197,24 @@ def test_bad_rows_are_quarantined_with_their_reasons(ws: Workspace, key: Pseudon
         assert rec.reconciled
 
 
+def test_parquet_with_its_own_types_is_checked_the_same_way(ws: Workspace, key: PseudonymKey):
+    hes = read_landing(ws, "hes_apc.csv")
+    (ws.landing / "hes_apc.csv").unlink()
+    typed = hes.assign(
+        EPIKEY=hes["EPIKEY"].astype("int64"),
+        ADMIDATE=hes["ADMIDATE"].where(hes.index != 1, "01/05/2021"),  # text dates in Parquet
+        EPIORDER=hes["EPIORDER"].astype(float).where(hes.index != 2, 1.5),
+        DIAG_4_06=None,  # a column entirely null: Parquet type null
+    )
+    typed["EPISTART"] = pd.to_datetime(typed["EPISTART"])
+    typed.to_parquet(ws.landing / "hes_apc.parquet")
+    result = ingest(ws, key=key, today=TODAY)
+    assert _by_file(result)["hes_apc.parquet"].reconciled
+    found = _quarantine(ws, "hes_apc.parquet")
+    assert set(zip(found["row"], found["field"], found["rule"], strict=True)) == {
+        (2, "ADMIDATE", "not_a_date"), (3, "EPIORDER", "not_a_whole_number")}
+
+
 def test_free_text_is_scrubbed_before_the_warehouse(ws: Workspace, key: PseudonymKey):
     reports = read_landing(ws, "damp_hazard_reports.csv")
     gp = read_landing(ws, "gp_registrations.csv")
