@@ -58,6 +58,7 @@ Progress = Callable[[str], None]
 FILES_TABLE = "ingest_files"
 RUNS_TABLE = "ingest_runs"
 RECONCILIATION_TABLE = "ingest_reconciliation"
+QUALITY_TABLE = "ingest_quality"
 OPT_OUT_SOURCE = "national_data_opt_outs"
 _AGE_BANDS = [(0, 15, "0-15"), (16, 39, "16-39"), (40, 64, "40-64"), (65, 200, "65+")]
 _DUCKDB_MEMORY = "3GB"
@@ -260,6 +261,8 @@ class _Run:
         self.note = note
         self.reconciliation: list[FileReconciliation] = []
         self.profiles: list[dict[str, Any]] = []
+        self.all_profiles: list[dict[str, Any]] = []
+        self.all_files: list[dict[str, Any]] = []
         self.opted_out: set[str] | None = None
         self.opt_out_groups: dict[str, dict[str, set[str]]] = {}
         self.removed_for_opt_out = 0
@@ -475,7 +478,27 @@ class _Run:
         self.con.execute(f"CREATE TABLE IF NOT EXISTS {RUNS_TABLE} AS "
                          f"SELECT * FROM _runs LIMIT 0")
         self.con.execute(f"INSERT INTO {RUNS_TABLE} BY NAME SELECT * FROM _runs")
-        for name in ("_recs", "_files", "_runs"):
+        # each file's latest quality profile, so the report covers every source, not only the
+        # files of this run
+        profiles = pd.DataFrame({"file": [p["file"] for p in self.profiles],
+                                 "profile": [json.dumps(p, default=str) for p in self.profiles]})
+        self.con.register("_profiles", profiles)
+        self.con.execute(f"CREATE TABLE IF NOT EXISTS {QUALITY_TABLE} "
+                         f"(file VARCHAR, profile JSON)")
+        self.con.execute(f"DELETE FROM {QUALITY_TABLE} WHERE file IN "
+                         f"(SELECT file FROM _profiles)")
+        self.con.execute(f"INSERT INTO {QUALITY_TABLE} SELECT file, profile FROM _profiles")
+        stored = self.con.execute(f"SELECT profile FROM {QUALITY_TABLE} ORDER BY file").fetchall()
+        order = {s: i for i, s in enumerate(INGEST_ORDER)}
+        self.all_profiles = sorted((json.loads(r[0]) for r in stored),
+                                   key=lambda p: (order[p["source"]], p["file"]))
+        latest = self.con.execute(
+            f"SELECT * EXCLUDE (run_id, ingested_at) FROM {RECONCILIATION_TABLE} "
+            f"QUALIFY row_number() OVER (PARTITION BY file ORDER BY ingested_at DESC) = 1"
+        ).df()
+        self.all_files = sorted(latest.to_dict("records"),
+                                key=lambda f: (order[f["source"]], f["file"]))
+        for name in ("_recs", "_files", "_runs", "_profiles"):
             self.con.unregister(name)
 
 
@@ -529,7 +552,9 @@ def _write_reports(workspace: Workspace, stage: Path, run_id: str, run: _Run,
     staged_run.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
     staged_json = stage / "data_quality.json"
     staged_html = stage / "data_quality.html"
-    write_quality_report(run.profiles, run=summary, json_path=staged_json, html_path=staged_html)
+    # the quality report covers every file in the warehouse, each as last ingested
+    write_quality_report(run.all_profiles, run={**summary, "files": run.all_files},
+                         json_path=staged_json, html_path=staged_html)
     reports = workspace.reports
     return [
         (staged_run, reports / "ingest" / f"{run_id}.json"),

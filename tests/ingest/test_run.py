@@ -97,6 +97,9 @@ def test_later_extract_adds_without_duplicating(ws: Workspace, key: PseudonymKey
     write_landing(ws, "hes_apc__2.csv", second)
     result = ingest(ws, key=key, today=TODAY)
     assert [f.file for f in result.files] == ["hes_apc__2.csv"]
+    # the quality report still covers every file in the warehouse
+    quality = json.loads(Path(result.reports["data_quality_json"]).read_text())
+    assert len(quality["sources"]) == len(quality["run"]["files"]) == 20
     stored = _table(ws, "SELECT epikey, source_file FROM hes_apc")
     assert stored["epikey"].is_unique
     opted = set(read_landing(ws, "national_data_opt_outs.csv")["NHS_NUMBER"])
