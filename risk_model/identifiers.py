@@ -102,13 +102,7 @@ def is_valid_nhs_number(value: object) -> bool:
     >>> is_valid_nhs_number("9990000019")
     False
     """
-    if value is None:
-        return False
-    text = str(value).replace(" ", "").replace("-", "")
-    if len(text) != 10 or not text.isdigit() or len(set(text)) == 1:
-        return False
-    check = nhs_check_digit(text[:9])
-    return check is not None and check == int(text[9])
+    return bool(nhs_numbers_valid([None if value is None else str(value)])[0])
 
 
 def nhs_numbers_valid(values: Iterable[object]) -> npt.NDArray[np.bool_]:

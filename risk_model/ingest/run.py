@@ -181,10 +181,13 @@ def ingest(workspace: Workspace, *, key: PseudonymKey, today: date | None = None
             run = _Run(con, key, today, stage / "quarantine", note)
             run.process(todo, landing=files)
             run.record(run_id, skipped)
+            profiles, all_files = run.stored_quality()
             con.execute("CHECKPOINT")
         finally:
             con.close()
-        report_paths = _write_reports(workspace, stage, run_id, run, key)
+        opt_out = run.opt_out_summary()
+        report_paths = _write_reports(workspace, stage, run, run_id=run_id, opt_out=opt_out,
+                                      profiles=profiles, all_files=all_files)
         os.replace(staged_db, workspace.warehouse)
         _publish_quarantine(workspace, stage / "quarantine", [p.name for p in todo],
                             clear=rebuild)
@@ -196,7 +199,7 @@ def ingest(workspace: Workspace, *, key: PseudonymKey, today: date | None = None
         warehouse=workspace.warehouse,
         files=run.reconciliation,
         skipped=skipped,
-        opt_out=run.opt_out_summary(),
+        opt_out=opt_out,
         quarantine=workspace.quarantine,
         reports={name: str(target) for name, (_, target) in zip(
             ("run", "data_quality_json", "data_quality_html"), report_paths, strict=True)},
@@ -222,10 +225,7 @@ def _landing_files(workspace: Workspace) -> list[Path]:
                 f"optionally with a label after two underscores (hes_apc__2025-04.csv), or move "
                 f"it out of landing/",
             )
-    order = {s: i for i, s in enumerate(INGEST_ORDER)}
-    # the opt-out list first: it decides which health rows may enter
-    order[OPT_OUT_SOURCE] = -1
-    return sorted(files, key=lambda p: (order[source_of_file(p.name)], p.name))
+    return sorted(files, key=lambda p: _file_order(source_of_file(p.name), p.name))
 
 
 def _known_files(warehouse: Path, key: PseudonymKey) -> dict[str, str]:
@@ -261,8 +261,7 @@ class _Run:
         self.note = note
         self.reconciliation: list[FileReconciliation] = []
         self.profiles: list[dict[str, Any]] = []
-        self.all_profiles: list[dict[str, Any]] = []
-        self.all_files: list[dict[str, Any]] = []
+        self._key_cache: dict[tuple[str, str], pd.Series] = {}
         self.opted_out: set[str] | None = None
         self.opt_out_groups: dict[str, dict[str, set[str]]] = {}
         self.removed_for_opt_out = 0
@@ -337,11 +336,13 @@ class _Run:
                 })[PROBLEM_COLUMNS])
 
     def _keys(self, source: str, column: str) -> pd.Series:
-        name = warehouse_name(CONTRACTS[source].field(column))
-        if not _has_table(self.con, source):
-            return pd.Series([], dtype="object")
-        keys = self.con.execute(f'SELECT DISTINCT "{name}" FROM {source}').df()[name]
-        return keys
+        """The values of ``source.column`` in the staged warehouse (cached until it changes)."""
+        if (source, column) not in self._key_cache:
+            name = warehouse_name(CONTRACTS[source].field(column))
+            self._key_cache[source, column] = (
+                self.con.execute(f'SELECT DISTINCT "{name}" FROM {source}').df()[name]
+                if _has_table(self.con, source) else pd.Series([], dtype="object"))
+        return self._key_cache[source, column]
 
     def _check_supplied_uprns(self, rows: pd.DataFrame) -> pd.DataFrame:
         """A UPRN a practice supplied is kept only if the gazetteer knows it."""
@@ -405,20 +406,13 @@ class _Run:
     def _write(self, contract: Contract, rows: pd.DataFrame, file: str) -> None:
         rows = rows.assign(source_file=file)
         rows = rows[[c for c in rows if c not in _PROVENANCE] + list(_PROVENANCE)]
-        table = contract.source
-        self.con.register("_incoming", rows)
-        try:
-            if not _has_table(self.con, table):
-                self.con.execute(f"CREATE TABLE {table} AS SELECT * FROM _incoming LIMIT 0")
-            if contract.snapshot:
-                self.con.execute(f"DELETE FROM {table}")
-            else:
-                keys = key_columns(contract)
-                match = " AND ".join(f't."{k}" = i."{k}"' for k in keys)
-                self.con.execute(f"DELETE FROM {table} t USING _incoming i WHERE {match}")
-            self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
-        finally:
-            self.con.unregister("_incoming")
+        replace = None
+        if not contract.snapshot:
+            replace = " AND ".join(f't."{k}" = i."{k}"' for k in key_columns(contract))
+        elif _has_table(self.con, contract.source):  # the whole list, even an empty one
+            self.con.execute(f"DELETE FROM {contract.source}")
+        _append(self.con, contract.source, rows, replace=replace)
+        self._key_cache = {k: v for k, v in self._key_cache.items() if k[0] != contract.source}
 
     def _write_quarantine(self, checked: CheckedFile) -> None:
         if len(checked.problems):
@@ -458,48 +452,62 @@ class _Run:
         now = datetime.now(UTC).replace(tzinfo=None)
         recs = pd.DataFrame([{**r.to_dict(), "run_id": run_id, "ingested_at": now}
                              for r in self.reconciliation]).drop(columns=["ignored_columns"])
-        self.con.register("_recs", recs)
-        self.con.execute(f"CREATE TABLE IF NOT EXISTS {RECONCILIATION_TABLE} AS "
-                         f"SELECT * FROM _recs LIMIT 0")
-        self.con.execute(f"INSERT INTO {RECONCILIATION_TABLE} BY NAME SELECT * FROM _recs")
-        files = recs[["file", "digest", "run_id", "ingested_at"]]
-        self.con.register("_files", files)
-        self.con.execute(f"CREATE TABLE IF NOT EXISTS {FILES_TABLE} AS "
-                         f"SELECT * FROM _files LIMIT 0")
-        self.con.execute(f"DELETE FROM {FILES_TABLE} WHERE file IN (SELECT file FROM _files)")
-        self.con.execute(f"INSERT INTO {FILES_TABLE} SELECT * FROM _files")
-        runs = pd.DataFrame([{
+        _append(self.con, RECONCILIATION_TABLE, recs)
+        _append(self.con, FILES_TABLE, recs[["file", "digest", "run_id", "ingested_at"]],
+                replace="t.file = i.file")
+        _append(self.con, RUNS_TABLE, pd.DataFrame([{
             "run_id": run_id, "ingested_at": now, "key_fingerprint": self.key.fingerprint,
             "risk_model_version": __version__, "as_of": pd.Timestamp(self.today),
             "files_ingested": len(self.reconciliation), "files_skipped": len(skipped),
             "rows_removed_for_opt_out": self.removed_for_opt_out,
-        }])
-        self.con.register("_runs", runs)
-        self.con.execute(f"CREATE TABLE IF NOT EXISTS {RUNS_TABLE} AS "
-                         f"SELECT * FROM _runs LIMIT 0")
-        self.con.execute(f"INSERT INTO {RUNS_TABLE} BY NAME SELECT * FROM _runs")
+        }]))
         # each file's latest quality profile, so the report covers every source, not only the
         # files of this run
-        profiles = pd.DataFrame({"file": [p["file"] for p in self.profiles],
-                                 "profile": [json.dumps(p, default=str) for p in self.profiles]})
-        self.con.register("_profiles", profiles)
         self.con.execute(f"CREATE TABLE IF NOT EXISTS {QUALITY_TABLE} "
                          f"(file VARCHAR, profile JSON)")
-        self.con.execute(f"DELETE FROM {QUALITY_TABLE} WHERE file IN "
-                         f"(SELECT file FROM _profiles)")
-        self.con.execute(f"INSERT INTO {QUALITY_TABLE} SELECT file, profile FROM _profiles")
-        stored = self.con.execute(f"SELECT profile FROM {QUALITY_TABLE} ORDER BY file").fetchall()
-        order = {s: i for i, s in enumerate(INGEST_ORDER)}
-        self.all_profiles = sorted((json.loads(r[0]) for r in stored),
-                                   key=lambda p: (order[p["source"]], p["file"]))
+        _append(self.con, QUALITY_TABLE, pd.DataFrame({
+            "file": [p["file"] for p in self.profiles],
+            "profile": [json.dumps(p, default=str) for p in self.profiles]}),
+            replace="t.file = i.file")
+
+    def stored_quality(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Every file's latest quality profile and reconciliation, in ingest order."""
+        stored = self.con.execute(f"SELECT profile FROM {QUALITY_TABLE}").fetchall()
+        profiles = sorted((json.loads(r[0]) for r in stored),
+                          key=lambda p: _file_order(p["source"], p["file"]))
         latest = self.con.execute(
             f"SELECT * EXCLUDE (run_id, ingested_at) FROM {RECONCILIATION_TABLE} "
             f"QUALIFY row_number() OVER (PARTITION BY file ORDER BY ingested_at DESC) = 1"
         ).df()
-        self.all_files = sorted(latest.to_dict("records"),
-                                key=lambda f: (order[f["source"]], f["file"]))
-        for name in ("_recs", "_files", "_runs", "_profiles"):
-            self.con.unregister(name)
+        files = sorted(latest.to_dict("records"),
+                       key=lambda f: _file_order(f["source"], f["file"]))
+        return profiles, files
+
+
+def _file_order(source: str, file: str) -> tuple[int, str]:
+    """Sort key of a file: the opt-out list, then parents before those that refer to them.
+
+    The opt-out list comes first because it decides which health rows may enter.
+    """
+    return (-1 if source == OPT_OUT_SOURCE else INGEST_ORDER.index(source), file)
+
+
+def _append(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, *,
+            replace: str | None = None) -> None:
+    """Append ``frame`` to ``table`` (created from its columns if new), by column name.
+
+    ``replace`` is a condition on ``t`` (the table) and ``i`` (the incoming rows): table rows
+    it matches are deleted first, so the incoming rows take their place.
+    """
+    con.register("_incoming", frame)
+    try:
+        if not _has_table(con, table):
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM _incoming LIMIT 0")
+        if replace is not None:
+            con.execute(f"DELETE FROM {table} t USING _incoming i WHERE {replace}")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+    finally:
+        con.unregister("_incoming")
 
 
 def _age_bands(birth_year: pd.Series, today: date) -> pd.Series:
@@ -537,23 +545,24 @@ def _known_names(files: list[Path]) -> set[str]:
     return names
 
 
-def _write_reports(workspace: Workspace, stage: Path, run_id: str, run: _Run,
-                   key: PseudonymKey) -> list[tuple[Path, Path]]:
+def _write_reports(workspace: Workspace, stage: Path, run: _Run, *, run_id: str,
+                   opt_out: dict[str, Any], profiles: list[dict[str, Any]],
+                   all_files: list[dict[str, Any]]) -> list[tuple[Path, Path]]:
     """Write the run's reconciliation and the data-quality report into the stage."""
     summary = {
         "run_id": run_id,
         "started": run_id.split("-")[0],
-        "key_fingerprint": key.fingerprint,
+        "key_fingerprint": run.key.fingerprint,
         "as_of": run.today.isoformat(),
         "files": [r.to_dict() for r in run.reconciliation],
-        "opt_out": run.opt_out_summary(),
+        "opt_out": opt_out,
     }
     staged_run = stage / f"{run_id}.json"
     staged_run.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
     staged_json = stage / "data_quality.json"
     staged_html = stage / "data_quality.html"
     # the quality report covers every file in the warehouse, each as last ingested
-    write_quality_report(run.all_profiles, run={**summary, "files": run.all_files},
+    write_quality_report(profiles, run={**summary, "files": all_files},
                          json_path=staged_json, html_path=staged_html)
     reports = workspace.reports
     return [
