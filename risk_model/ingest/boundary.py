@@ -90,6 +90,15 @@ def to_warehouse(frame: pd.DataFrame, contract: Contract, *, key: PseudonymKey,
                 out["birth_month"] = month
                 out["dob_pseudo"] = pseudonymise(values.dt.strftime("%Y-%m-%d"), key,
                                                  domain="dob")
+                # the same pseudonym of the date read the other way round (day and month
+                # swapped, where that is a different valid date), so linkage can recognise the
+                # commonest date-of-birth error without ever seeing a date
+                day, mon = values.dt.day.astype("Int64"), values.dt.month.astype("Int64")
+                swappable = ((day <= 12) & (day != mon)).fillna(False)
+                swapped = (values.dt.strftime("%Y-") + day.astype("string").str.zfill(2)
+                           + "-" + mon.astype("string").str.zfill(2))
+                out["dob_swapped_pseudo"] = pseudonymise(swapped.where(swappable), key,
+                                                         domain="dob")
             case "postcode":
                 text = values.str.upper().str.replace(" ", "", regex=False)
                 out["postcode_district"] = text.str.slice(0, -3).mask(text.isna())

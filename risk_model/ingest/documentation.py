@@ -17,7 +17,8 @@ _HANDLING_WORDS = {
     "nhs_number": "keyed pseudonym `nhs_pseudo`",
     "forename": "pseudonyms `forename_pseudo`, `forename_phonetic`",
     "surname": "pseudonyms `surname_pseudo`, `surname_phonetic`",
-    "dob": "`birth_year`, `birth_month`, pseudonym `dob_pseudo`",
+    "dob": "`birth_year`, `birth_month`, pseudonyms `dob_pseudo` and `dob_swapped_pseudo` "
+           "(day and month swapped)",
     "postcode": "cut to `postcode_district`",
     "free_text": "scrubbed into `{lower}` (+ `{lower}_scrubbed` flag)",
     "sex": "recoded to `sex` (F/M)",
