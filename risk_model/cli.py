@@ -458,6 +458,72 @@ def _ingest(
         report.finish({"workspace": str(ws.root), **summary})
 
 
+def _link_step(workspace: Workspace, report: _Report, *, overwrite: bool,
+               accept: float | None = None, review: float | None = None,
+               model: Path | None = None) -> Summary:
+    import logging as _logging
+
+    import splink  # noqa: F401  (imported first: it sets its own log level on import)
+
+    from risk_model.linkage.person import LinkageSettings
+    from risk_model.linkage.run import link
+
+    # Splink reports every EM iteration at INFO; keep it for --verbose only
+    _logging.getLogger("splink").setLevel(
+        _logging.getLogger("risk_model").getEffectiveLevel())
+    defaults = LinkageSettings()
+    try:
+        settings = LinkageSettings(
+            accept_probability=defaults.accept_probability if accept is None else accept,
+            review_probability=defaults.review_probability if review is None else review)
+    except ValueError as exc:
+        raise ConfigError(str(exc), hint="choose 0 < --review <= --accept < 1") from exc
+    with report.stages("link") as stage:
+        result = link(workspace, settings=settings, model=model, overwrite=overwrite,
+                      progress=stage)
+    summary = result.to_dict()
+    counts = summary["counts"]
+    report.show(
+        f"link: {counts['housing_residents']:,} housing residents, {counts['linked']:,} linked "
+        f"({', '.join(f'{k} {v:,}' for k, v in summary['counts_by_method'].items())}), "
+        f"{counts['review_queue_pairs']:,} pairs for clerical review; "
+        f"{summary['seconds']:.1f} s")
+    quality = summary.get("person_linkage")
+    if quality:
+        report.show(f"Against the synthetic truth: precision {quality['precision']}, "
+                    f"recall {quality['recall']}.")
+    report.show(f"Report: {escape(summary['reports']['html'])}.")
+    return summary
+
+
+@app.command("link")
+def _link(
+    workspace: WorkspaceOption = None,
+    accept: Annotated[float | None, typer.Option(
+        help="Match probability from which a pair is linked (default 0.99).")] = None,
+    review: Annotated[float | None, typer.Option(
+        help="Match probability from which an unlinked pair goes to clerical review "
+        "(default 0.5).")] = None,
+    model: Annotated[Path | None, typer.Option(
+        help="Reuse a Splink model saved by an earlier run (reports/linkage/<run>-model.json) "
+        "instead of estimating it again.")] = None,
+    json_output: JsonOption = False,
+    overwrite: OverwriteOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Link housing residents to health persons on the pseudonymised warehouse.
+
+    Exact on the NHS-number pseudonym, then a Splink model on pseudonymised names, date of
+    birth, sex and home. Writes the link table, the clerical-review queue and each person's
+    homes over time, the linkage report (reports/linkage.html) and an MLflow run.
+    """
+    with _reporting("link", json_output=json_output, verbose=verbose) as report:
+        ws = Workspace.at(workspace)
+        summary = _link_step(ws, report, overwrite=overwrite, accept=accept, review=review,
+                             model=model)
+        report.finish({"workspace": str(ws.root), **summary})
+
+
 @dataclass(frozen=True)
 class _DemoRun:
     """What every demo step gets."""
@@ -524,6 +590,10 @@ def _ingest_next(workspace: Workspace) -> str:
 _DEMO_STEPS: tuple[_DemoStep, ...] = (
     _DemoStep("synth", _demo_synth, _synth_next),
     _DemoStep("ingest", _demo_ingest, _ingest_next),
+    _DemoStep("link", lambda run: _link_step(run.workspace, run.report, overwrite=run.overwrite),
+              lambda ws: f"Next: the linkage report is {ws.reports / 'linkage.html'}; links, "
+              f"the clerical-review queue and each person's homes over time are tables in "
+              f"{ws.warehouse}."),
 )
 
 

@@ -8,8 +8,11 @@ happens not to use.
 
 from __future__ import annotations
 
+import pandas as pd
+
 __all__ = [
     "ADMIMETH_CODES",
+    "AGE_BANDS",
     "EMERGENCY_ADMIMETH",
     "EPC_BANDS",
     "ETHNIC_CATEGORY_LABEL",
@@ -18,6 +21,7 @@ __all__ = [
     "HHSRS_CATEGORY_1_BANDS",
     "HHSRS_HAZARDS",
     "ICD10_PATTERN",
+    "age_band",
 ]
 
 #: NHS ethnic category codes with the labels housing systems carry (Z = not stated).
@@ -77,3 +81,31 @@ EMERGENCY_ADMIMETH: frozenset[str] = frozenset(
 #: ICD-10 code as HES writes it: a letter, two digits, then a digit or X filler, optionally a
 #: fifth character (e.g. ``J441``, ``I10X``, ``S0600``), no dot.
 ICD10_PATTERN = r"^[A-Z][0-9]{2}[0-9X][0-9A-Z]?$"
+
+
+# ---- age bands used in reports (data quality, opt-outs, linkage) ------------------------------
+
+AGE_BANDS: tuple[tuple[int, int, str], ...] = (
+    (0, 15, "0-15"), (16, 39, "16-39"), (40, 64, "40-64"), (65, 200, "65+"))
+
+
+def age_band(birth_year: pd.Series, year: int) -> pd.Series:
+    """Return the report age band (:data:`AGE_BANDS`) of people born in ``birth_year``.
+
+    Parameters
+    ----------
+    birth_year : pandas.Series
+        Years of birth (numbers or text); missing or unparseable gives ``"unknown"``.
+    year : int
+        The year the ages are taken in.
+
+    Returns
+    -------
+    pandas.Series
+        Band labels, same index.
+    """
+    age = year - pd.to_numeric(birth_year, errors="coerce")
+    out = pd.Series("unknown", index=birth_year.index, dtype="object")
+    for lo, hi, label in AGE_BANDS:
+        out[(age >= lo) & (age <= hi)] = label
+    return out
