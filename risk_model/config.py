@@ -126,6 +126,11 @@ class Workspace:
         """Monthly prioritised lists per patch."""
         return self.root / "lists"
 
+    @property
+    def mlflow(self) -> Path:
+        """The MLflow store: ``mlflow.db`` (SQLite) and ``artifacts/`` (see ``tracking``)."""
+        return self.root / "mlflow"
+
     def check_can_write(self, targets: list[Path], *, overwrite: bool, step: str) -> None:
         """Refuse to go on if any target already holds outputs, unless ``overwrite``.
 
