@@ -461,16 +461,9 @@ def _ingest(
 def _link_step(workspace: Workspace, report: _Report, *, overwrite: bool,
                accept: float | None = None, review: float | None = None,
                model: Path | None = None) -> Summary:
-    import logging as _logging
-
-    import splink  # noqa: F401  (imported first: it sets its own log level on import)
-
     from risk_model.linkage.person import LinkageSettings
     from risk_model.linkage.run import link
 
-    # Splink reports every EM iteration at INFO; keep it for --verbose only
-    _logging.getLogger("splink").setLevel(
-        _logging.getLogger("risk_model").getEffectiveLevel())
     defaults = LinkageSettings()
     try:
         settings = LinkageSettings(

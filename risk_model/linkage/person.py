@@ -409,7 +409,8 @@ def _score(housing: pd.DataFrame, health: pd.DataFrame, labels: pd.DataFrame,
                 model or _settings())
         db = DuckDBAPI(connection=con)
         linker = Linker(["housing", "health"], model or _settings(), db,
-                        input_table_aliases=["housing", "health"])
+                        input_table_aliases=["housing", "health"],
+                        set_up_basic_logging=False)  # the CLI owns logging
         if model is None:
             linker.training.estimate_probability_two_random_records_match(
                 [block_on("dob_pseudo", "forename_pseudo", "surname_pseudo")],

@@ -1,0 +1,102 @@
+"""Benchmark ``risk-model link``: wall time and peak memory of person linkage.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_link.py                          # 1M residents
+    .venv/bin/python benchmarks/bench_link.py --residents 20000
+    .venv/bin/python benchmarks/bench_link.py --workspace-from /tmp/area1m  # ingested already
+
+Without ``--workspace-from`` the area is generated (``_area.py``) and ingested first (address
+matching included), each in its own process. Linkage then runs in a fresh process so its peak
+RSS is its own: first the person linkage alone (:func:`link_persons`, the figure the goal is
+about), then the whole ``link`` (quality, report, MLflow, writing the tables). Goal from the
+linkage issue: person linkage within 2 minutes and 6 GB peak at 1M residents. Prints one line of
+figures and a JSON summary on the last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHILD = """
+import json, resource, sys, time
+import duckdb
+from risk_model.config import Workspace
+from risk_model.linkage.person import link_persons
+from risk_model.linkage.run import link
+ws = Workspace.at(sys.argv[1])
+t0 = time.perf_counter()
+with duckdb.connect(str(ws.warehouse), read_only=True) as con:
+    people = link_persons(con)
+persons_s = time.perf_counter() - t0
+persons_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+t0 = time.perf_counter()
+result = link(ws, overwrite=True).to_dict()
+print(json.dumps({
+    "person_linkage_seconds": round(persons_s, 1),
+    "person_linkage_peak_rss_mb": round(persons_rss),
+    "link_seconds": round(time.perf_counter() - t0, 1),
+    "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    "counts": result["counts"], "counts_by_method": result["counts_by_method"],
+    "quality": {k: (result["person_linkage"] or {}).get(k)
+                for k in ("precision", "recall", "linkable_residents", "false_links")},
+}))
+"""
+
+INGEST = """
+import sys
+from risk_model.config import Workspace
+from risk_model.ingest import KEY_ENV, ingest, load_key
+key = load_key(environ={KEY_ENV: "benchmark-key-" + "0" * 40})
+ingest(Workspace.at(sys.argv[1]), key=key)
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--residents", type=int, default=1_000_000)
+    parser.add_argument("--months", type=int, default=48)
+    parser.add_argument("--workspace-from", type=Path, default=None,
+                        help="an ingested workspace whose warehouse and truth to copy")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="copy the ingested workspace here for later runs")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-link-") as tmp:
+        ws = Path(tmp) / "ws"
+        if args.workspace_from:
+            ws.mkdir()
+            shutil.copy2(args.workspace_from / "warehouse.duckdb", ws / "warehouse.duckdb")
+            shutil.copytree(args.workspace_from / "truth", ws / "truth")
+        else:
+            subprocess.run(
+                [sys.executable, str(Path(__file__).parent / "_area.py"), str(args.residents),
+                 str(args.months), "parquet", str(ws)],
+                check=True, capture_output=True, text=True)
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", INGEST, str(ws)], check=True,
+                           capture_output=True, text=True)
+            print(f"(ingest took {time.perf_counter() - t0:.0f} s)", flush=True)
+            if args.keep:
+                shutil.copytree(ws, args.keep, dirs_exist_ok=True)
+        out = subprocess.run([sys.executable, "-c", CHILD, str(ws)], check=True,
+                             capture_output=True, text=True)
+        figures = json.loads(out.stdout.strip().splitlines()[-1])
+    label = str(args.workspace_from) if args.workspace_from else f"{args.residents:,} residents"
+    counts = figures["counts"]
+    print(f"link {label}: person linkage {figures['person_linkage_seconds']} s, peak RSS "
+          f"{figures['person_linkage_peak_rss_mb']:,} MB; whole link {figures['link_seconds']} s, "
+          f"peak RSS {figures['peak_rss_mb']:,} MB; {counts['housing_residents']:,} residents, "
+          f"{counts['health_persons']:,} health persons, {counts['linked']:,} linked "
+          f"{figures['counts_by_method']}; vs truth {figures['quality']}", flush=True)
+    print(json.dumps({"benchmark": "link", **figures}))
+
+
+if __name__ == "__main__":
+    main()
