@@ -47,6 +47,13 @@ from risk_model.ingest.contracts import (
 from risk_model.ingest.pseudonymise import PseudonymKey, normalise_name
 from risk_model.ingest.quality import profile_source, write_quality_report
 from risk_model.ingest.validate import PROBLEM_COLUMNS, CheckedFile, check_file, file_digest
+from risk_model.linkage.address import (
+    ADDRESS_COLUMNS,
+    GAZETTEER_COLUMNS,
+    MATCHING_RUNS_TABLE,
+    METHODS,
+    match_addresses,
+)
 
 __all__ = ["FileReconciliation", "IngestResult", "ingest"]
 
@@ -266,6 +273,7 @@ class _Run:
         self.opt_out_groups: dict[str, dict[str, set[str]]] = {}
         self.removed_for_opt_out = 0
         self.known_names: set[str] = set()
+        self.address_matching: list[dict[str, Any]] = []
 
     # ---- the files ---------------------------------------------------------------------
 
@@ -283,6 +291,7 @@ class _Run:
             frame = checked.frame.iloc[accepted]
             rows = to_warehouse(frame, contract, key=self.key, known_names=self.known_names)
             opted_out = 0
+            kept = frame
             if contract.source == OPT_OUT_SOURCE:
                 self.opted_out = set(rows["nhs_pseudo"].dropna())
             elif contract.health:
@@ -290,8 +299,10 @@ class _Run:
                 opted_out = int((~keep).sum())
                 self._count_opt_out_groups(contract, rows[~keep])
                 rows = rows[keep].reset_index(drop=True)
+                kept = frame[keep]
             if contract.source == "gp_registrations":
-                rows = self._check_supplied_uprns(rows)
+                self.note(f"matching the addresses of {path.name}")
+                rows = self._match_addresses(rows, kept, path.name, landing)
             self.note(f"writing {contract.source}")
             self._write(contract, rows, path.name)
             self._write_quarantine(checked)
@@ -344,15 +355,43 @@ class _Run:
                 if _has_table(self.con, source) else pd.Series([], dtype="object"))
         return self._key_cache[source, column]
 
-    def _check_supplied_uprns(self, rows: pd.DataFrame) -> pd.DataFrame:
-        """A UPRN a practice supplied is kept only if the gazetteer knows it."""
-        known = self._keys("gazetteer", "UPRN")
-        supplied = rows["uprn"].notna()
-        valid = supplied & rows["uprn"].isin(known)
-        rows["uprn"] = rows["uprn"].where(valid)
-        rows["uprn_supplied"] = supplied.astype("boolean")
-        rows["uprn_supplied_valid"] = valid.astype("boolean")
+    def _match_addresses(self, rows: pd.DataFrame, kept: pd.DataFrame, file: str,
+                         landing: list[Path]) -> pd.DataFrame:
+        """Add each row's matched UPRN (and how it was matched), inside the boundary.
+
+        ``kept`` holds the landing rows of ``rows`` (same order), addresses included; only the
+        columns of :func:`match_addresses` other than the address come out.
+        """
+        matched = match_addresses(kept[list(ADDRESS_COLUMNS)].reset_index(drop=True),
+                                  self._gazetteer_addresses(landing))
+        rows = rows.drop(columns=["uprn"]).assign(**{c: matched[c] for c in matched})
+        counts = matched["uprn_match_method"].value_counts()
+        self.address_matching.extend(
+            {"file": file, "method": str(m), "rows": int(counts.get(m, 0))} for m in METHODS)
         return rows
+
+    def _gazetteer_addresses(self, landing: list[Path]) -> pd.DataFrame:
+        """Gazetteer addresses from landing, for the homes accepted into the warehouse.
+
+        The gazetteer may have been ingested in an earlier run, so its addresses are read again
+        from the (immutable) landing files; a later file's row for a UPRN wins.
+        """
+        known = pd.to_numeric(self._keys("gazetteer", "UPRN"), errors="coerce")
+        frames = []
+        for p in landing:
+            if source_of_file(p.name) != "gazetteer":
+                continue
+            cols = list(GAZETTEER_COLUMNS)
+            if p.suffix.lower() == ".parquet":
+                g = pd.read_parquet(p, columns=cols)
+            else:
+                g = pd.read_csv(p, usecols=cols, dtype=str, keep_default_na=False,
+                                na_values=[""], encoding="utf-8-sig")
+            g["UPRN"] = pd.to_numeric(g["UPRN"], errors="coerce").astype("Int64")
+            frames.append(g[g["UPRN"].isin(known.dropna())])
+        if not frames:
+            return pd.DataFrame({c: pd.Series([], dtype="object") for c in GAZETTEER_COLUMNS})
+        return pd.concat(frames, ignore_index=True).drop_duplicates("UPRN", keep="last")
 
     def _count_opt_out_groups(self, contract: Contract, rows: pd.DataFrame) -> None:
         people = rows["nhs_pseudo"]
@@ -461,6 +500,9 @@ class _Run:
             "files_ingested": len(self.reconciliation), "files_skipped": len(skipped),
             "rows_removed_for_opt_out": self.removed_for_opt_out,
         }]))
+        if self.address_matching:  # counts only: no address, no UPRN
+            _append(self.con, MATCHING_RUNS_TABLE, pd.DataFrame(
+                [{"run_id": run_id, "matched_at": now, **r} for r in self.address_matching]))
         # each file's latest quality profile, so the report covers every source, not only the
         # files of this run
         self.con.execute(f"CREATE TABLE IF NOT EXISTS {QUALITY_TABLE} "

@@ -1,0 +1,490 @@
+"""GP-registered addresses to gazetteer UPRNs, with uk-address-matcher.
+
+This is the one linkage step that reads an address, so ingest runs it inside the boundary
+(:mod:`risk_model.ingest.run`): it takes the landing rows, and only the UPRN, the match score,
+whether the match was accepted and how it was made reach the warehouse, never the address.
+
+Matching uses the Ministry of Justice's ``uk-address-matcher`` (an exact stage, then its
+pretrained Splink model) in a throwaway in-memory DuckDB connection with its own memory limit
+and spill folder. Identical addresses (household members share one) are matched once.
+
+A UPRN a practice supplied is checked, not trusted: it is kept when the gazetteer knows it and
+the matcher finds the same home; replaced when the matcher finds another home exactly, or
+confidently while the supplied home is at another postcode than the row's; otherwise kept only
+when its gazetteer postcode is the row's postcode.
+
+The warehouse columns (``uprn_match_method`` values are :data:`METHODS`):
+
+- ``uprn``: the accepted UPRN, null when no match was accepted;
+- ``uprn_match_score``: the Splink match weight (log2 Bayes factor) of the best gazetteer
+  candidate, or :data:`EXACT_SCORE` for an exact match; null when there was no candidate;
+- ``uprn_match_accepted``: whether ``uprn`` holds a match;
+- ``uprn_match_method``: how the row was decided;
+- ``uprn_supplied``, ``uprn_supplied_valid``: whether the practice supplied a UPRN, and whether
+  the gazetteer knows it.
+
+The warehouse-only summary (:func:`summarise_address_matching`) and the quality against a
+synthetic area's truth (:func:`address_matching_quality`) read the warehouse, never addresses.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from risk_model.codes import ETHNIC_GROUP_OF
+from risk_model.disclosure import suppress_count, suppressed_rate
+from risk_model.errors import ConfigError, DataError
+
+__all__ = [
+    "ADDRESS_COLUMNS",
+    "EXACT_SCORE",
+    "GAZETTEER_COLUMNS",
+    "MATCHING_RUNS_TABLE",
+    "METHODS",
+    "MatchSettings",
+    "address_matching_quality",
+    "match_addresses",
+    "summarise_address_matching",
+]
+
+log = logging.getLogger(__name__)
+
+#: Landing columns of a GP address row that :func:`match_addresses` reads.
+ADDRESS_COLUMNS = ("ADDRESS_LINE_1", "ADDRESS_LINE_2", "ADDRESS_LINE_3", "ADDRESS_LINE_4",
+                   "POSTCODE", "UPRN")
+#: Landing columns of the gazetteer that :func:`match_addresses` reads.
+GAZETTEER_COLUMNS = ("UPRN", "SAO_TEXT", "PAO_TEXT", "PAO_START_NUMBER", "STREET_DESCRIPTION",
+                     "LOCALITY", "TOWN_NAME", "POSTCODE_LOCATOR")
+#: ``uprn_match_score`` of an exact match (the matcher gives it no weight): a fixed value well
+#: above the acceptance threshold; select exact matches by ``uprn_match_method``, not by score.
+EXACT_SCORE = 50.0
+
+#: Every ``uprn_match_method``, with its meaning.
+METHODS: dict[str, str] = {
+    "exact": "no UPRN supplied; the address is exactly a gazetteer address (accepted)",
+    "probabilistic": "no UPRN supplied; the Splink model's best candidate clears the "
+                     "thresholds (accepted)",
+    "supplied_confirmed": "the supplied UPRN is the home the matcher finds (accepted)",
+    "supplied_corrected": "the matcher finds another home exactly, or confidently while the "
+                          "supplied UPRN is at another postcode; its UPRN replaces the "
+                          "supplied one (accepted)",
+    "supplied_postcode": "the matcher does not override it, and the supplied UPRN is in the "
+                         "gazetteer at the row's postcode (accepted)",
+    "supplied_rejected": "the supplied UPRN is unknown or at another postcode and the matcher "
+                         "is not confident (not accepted)",
+    "unmatched": "no UPRN supplied and no candidate clears the thresholds (not accepted)",
+}
+_ACCEPTED = ("exact", "probabilistic", "supplied_confirmed", "supplied_corrected",
+             "supplied_postcode")
+
+#: Warehouse table of the matching's counts by method, per run and file (no UPRNs).
+MATCHING_RUNS_TABLE = "address_matching_runs"
+_AGE_BANDS = [(0, 15, "0-15"), (16, 39, "16-39"), (40, 64, "40-64"), (65, 200, "65+")]
+
+_BAD_SETTING = "MatchSettings.{name} must be {allowed}, got {value!r}"
+_MISSING_COLUMNS = "{what} lacks column(s) {columns}"
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    """How addresses are matched and which matches are accepted.
+
+    Parameters
+    ----------
+    min_match_weight : float, default 4.0
+        A Splink candidate is accepted only if its match weight is at least this.
+    min_distinguishability : float, default 2.0
+        ... and if it beats the next best candidate by at least this much match weight (a lone
+        candidate has no competitor and passes).
+    memory_limit : str, default "4GB"
+        DuckDB's ``memory_limit`` for the matching connection (it spills beyond it).
+    threads : int, optional
+        DuckDB threads; default DuckDB's own (the number of cores).
+    temp_directory : pathlib.Path, optional
+        Where DuckDB spills; default a fresh temporary folder, removed afterwards.
+
+    Raises
+    ------
+    ConfigError
+        If a threshold is not a finite number, or ``threads`` is not a positive integer.
+    """
+
+    min_match_weight: float = 4.0
+    min_distinguishability: float = 2.0
+    memory_limit: str = "4GB"
+    threads: int | None = None
+    temp_directory: Path | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("min_match_weight", "min_distinguishability"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(
+                    value):
+                raise ConfigError(_BAD_SETTING.format(name=name, allowed="a finite number",
+                                                      value=value))
+        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(
+                self.threads, int) or self.threads < 1):
+            raise ConfigError(_BAD_SETTING.format(name="threads",
+                                                  allowed="a whole number of at least 1",
+                                                  value=self.threads))
+
+
+def match_addresses(addresses: pd.DataFrame, gazetteer: pd.DataFrame, *,
+                    settings: MatchSettings | None = None) -> pd.DataFrame:
+    """Match GP-registered addresses to gazetteer UPRNs.
+
+    Parameters
+    ----------
+    addresses : pandas.DataFrame
+        One row per address row, with :data:`ADDRESS_COLUMNS` (``UPRN`` is the supplied UPRN,
+        null where none was supplied).
+    gazetteer : pandas.DataFrame
+        One row per home, with :data:`GAZETTEER_COLUMNS`.
+    settings : MatchSettings, optional
+        Thresholds and resources; the defaults otherwise.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index as ``addresses``, with ``uprn`` (Int64, null unless accepted),
+        ``uprn_match_score`` (Float64, see the module docstring), ``uprn_match_accepted``
+        (boolean), ``uprn_match_method`` (one of :data:`METHODS`), ``uprn_supplied`` and
+        ``uprn_supplied_valid`` (boolean). No address text.
+
+    Raises
+    ------
+    DataError
+        If a required column is missing.
+    """
+    settings = settings or MatchSettings()
+    _require(addresses, ADDRESS_COLUMNS, "the GP address rows")
+    _require(gazetteer, GAZETTEER_COLUMNS, "the gazetteer")
+    t0 = time.perf_counter()
+    messy = _messy_text(addresses)
+    canonical = _canonical_text(gazetteer)
+    # identical addresses are matched once
+    keys = messy["address_concat"] + "|" + messy["postcode"].fillna("")
+    codes, _ = pd.factorize(keys, sort=False)
+    first = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()
+    distinct = messy.iloc[first].reset_index(drop=True)
+    distinct["unique_id"] = np.arange(len(distinct), dtype="int64")
+    best = _run_matcher(distinct, canonical, settings)
+    per_row = best.reindex(codes)
+    candidate = pd.array(per_row["candidate"].to_numpy(), dtype="Int64")
+    score = pd.array(per_row["score"].to_numpy(), dtype="Float64")
+    confident = per_row["confident"].fillna(False).to_numpy(dtype=bool)
+    exact = per_row["exact"].fillna(False).to_numpy(dtype=bool)
+
+    supplied = pd.array(pd.to_numeric(addresses["UPRN"], errors="coerce"), dtype="Int64")
+    has_supplied = ~pd.isna(supplied)
+    known_postcode = pd.Series(canonical["postcode"].to_numpy(),
+                               index=canonical["unique_id"].to_numpy())
+    supplied_postcode = pd.Series(supplied).map(known_postcode)
+    valid = has_supplied & supplied_postcode.notna().to_numpy()
+    same_postcode = valid & (supplied_postcode.to_numpy(dtype=object)
+                             == messy["postcode"].to_numpy(dtype=object))
+    agrees = valid & ~pd.isna(candidate) & (candidate == supplied).fillna(False).to_numpy(bool)
+
+    method = np.full(len(addresses), "unmatched", dtype=object)
+    method[~has_supplied & confident & exact] = "exact"
+    method[~has_supplied & confident & ~exact] = "probabilistic"
+    method[has_supplied] = "supplied_rejected"
+    # within the supplied home's postcode the matcher may confuse flats: only an exact
+    # address, or a confident match when the supplied home is at another postcode, overrides
+    overrides = confident & (exact | ~same_postcode)
+    method[has_supplied & same_postcode & ~overrides] = "supplied_postcode"
+    method[has_supplied & overrides & ~agrees] = "supplied_corrected"
+    method[agrees] = "supplied_confirmed"
+    accepted = np.isin(method, _ACCEPTED)
+    uprn = pd.array(np.where(method == "supplied_postcode", supplied, candidate), dtype="Int64")
+    uprn[~accepted] = pd.NA
+    out = pd.DataFrame({
+        "uprn": uprn,
+        "uprn_match_score": score,
+        "uprn_match_accepted": pd.array(accepted, dtype="boolean"),
+        "uprn_match_method": pd.array(method, dtype="string"),
+        "uprn_supplied": pd.array(has_supplied, dtype="boolean"),
+        "uprn_supplied_valid": pd.array(valid, dtype="boolean"),
+    }, index=addresses.index)
+    log.info("matched %d address rows (%d distinct) to %d homes in %.1f s: %s",
+             len(out), len(distinct), len(canonical), time.perf_counter() - t0,
+             out["uprn_match_method"].value_counts().to_dict())
+    return out
+
+
+def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(_MISSING_COLUMNS.format(what=what, columns=", ".join(missing)),
+                        hint=f"pass the landing columns {', '.join(columns)}")
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Strings with blanks as null, outer spaces stripped."""
+    text = values.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def _postcode(values: pd.Series) -> pd.Series:
+    """Upper case with one space before the inward code (``QX11AA`` -> ``QX1 1AA``)."""
+    text = _text(values).str.upper().str.replace(r"\s+", "", regex=True)
+    return (text.str.slice(0, -3) + " " + text.str.slice(-3)).mask(text.str.len() < 5)
+
+
+def _messy_text(addresses: pd.DataFrame) -> pd.DataFrame:
+    lines = addresses[["ADDRESS_LINE_1", "ADDRESS_LINE_2", "ADDRESS_LINE_3",
+                       "ADDRESS_LINE_4"]].astype("string")
+    concat = lines.fillna("").agg(", ".join, axis=1).str.upper()
+    concat = concat.str.replace(r"(\s*,\s*)+", ", ", regex=True).str.strip(", ")
+    concat = concat.str.replace(r"\s+", " ", regex=True)
+    return pd.DataFrame({"address_concat": concat.to_numpy(dtype=object),
+                         "postcode": _postcode(addresses["POSTCODE"]).to_numpy(dtype=object)})
+
+
+def _canonical_text(gazetteer: pd.DataFrame) -> pd.DataFrame:
+    g = gazetteer.drop_duplicates("UPRN", keep="last")
+    number = pd.to_numeric(g["PAO_START_NUMBER"], errors="coerce").astype("Int64")
+    street = (number.astype("string").fillna("") + " "
+              + _text(g["STREET_DESCRIPTION"]).fillna("")).str.strip()
+    parts = pd.DataFrame({
+        "sao": _text(g["SAO_TEXT"]), "pao": _text(g["PAO_TEXT"]),
+        "street": street.mask(street == ""), "locality": _text(g["LOCALITY"]),
+        "town": _text(g["TOWN_NAME"]),
+    })
+    concat = parts.fillna("").agg(", ".join, axis=1).str.upper()
+    concat = concat.str.replace(r"(\s*,\s*)+", ", ", regex=True).str.strip(", ")
+    return pd.DataFrame({
+        "unique_id": pd.to_numeric(g["UPRN"]).astype("int64").to_numpy(),
+        "address_concat": concat.to_numpy(dtype=object),
+        "postcode": _postcode(g["POSTCODE_LOCATOR"]).to_numpy(dtype=object),
+    })
+
+
+def _run_matcher(messy: pd.DataFrame, canonical: pd.DataFrame,
+                 settings: MatchSettings) -> pd.DataFrame:
+    """Best candidate per distinct address: candidate, score, exact, confident."""
+    from uk_address_matcher import AddressMatcher, ExactMatchStage, SplinkStage
+
+    empty = pd.DataFrame({"candidate": pd.array([], dtype="Int64"),
+                          "score": pd.array([], dtype="Float64"),
+                          "exact": pd.array([], dtype="boolean"),
+                          "confident": pd.array([], dtype="boolean")})
+    if messy.empty or canonical.empty:
+        return empty.reindex(range(len(messy)))
+    with tempfile.TemporaryDirectory(prefix="risk-model-address-") as spill:
+        con = duckdb.connect(":memory:")
+        try:
+            con.execute(f"SET memory_limit = '{settings.memory_limit}'")
+            con.execute(f"SET temp_directory = '{settings.temp_directory or spill}'")
+            con.execute("SET preserve_insertion_order = false")
+            if settings.threads:
+                con.execute(f"SET threads = {int(settings.threads)}")
+            canonical_rel = con.from_df(canonical)
+            messy_rel = con.from_df(messy[["unique_id", "address_concat", "postcode"]])
+            stage = SplinkStage(final_match_weight_threshold=-20.0,
+                                final_distinguishability_threshold=None)
+            matcher = AddressMatcher(canonical_addresses=canonical_rel,
+                                     addresses_to_match=messy_rel, con=con,
+                                     stages=[ExactMatchStage(), stage], show_progress="off")
+            result = matcher.match()
+            try:
+                found = result.matches().select(
+                    "unique_id, resolved_canonical_id, match_reason, match_weight, "
+                    "distinguishability").df()
+            finally:
+                result.close()
+        finally:
+            con.close()
+    found["unique_id"] = pd.to_numeric(found["unique_id"]).astype("int64")
+    found = found.drop_duplicates("unique_id").set_index("unique_id")
+    exact = found["match_weight"].isna() & found["resolved_canonical_id"].notna()
+    exact &= found["match_reason"].astype("string").str.contains("exact", case=False)
+    score = found["match_weight"].astype("Float64").mask(exact, EXACT_SCORE)
+    distinct = found["distinguishability"].astype("Float64")
+    confident = exact | ((score >= settings.min_match_weight)
+                         & (distinct.isna() | (distinct >= settings.min_distinguishability))
+                         ).fillna(False)
+    best = pd.DataFrame({
+        "candidate": pd.array(pd.to_numeric(found["resolved_canonical_id"], errors="coerce"),
+                              dtype="Int64"),
+        "score": score,
+        "exact": pd.array(exact.to_numpy(), dtype="boolean"),
+        "confident": pd.array(confident.to_numpy(dtype=bool), dtype="boolean"),
+        "margin": distinct,
+    }, index=found.index)
+    return best.reindex(range(len(messy)))
+
+
+# ---- reporting -------------------------------------------------------------------------
+
+def summarise_address_matching(con: duckdb.DuckDBPyConnection, *,
+                               as_of: date | None = None) -> dict[str, Any]:
+    """Summarise the address matching from the warehouse alone (no truth, no addresses).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection to the warehouse (``gp_registrations`` and ``gazetteer``).
+    as_of : datetime.date, optional
+        The day ages are taken at; default the latest ingest's ``as_of``, else today.
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``rows``, ``rows_by_method``, ``match_rate``, then ``unmatched_by_tenure``,
+        ``unmatched_by_area`` (postcode district), ``unmatched_by_ethnic_group`` and
+        ``unmatched_by_age_band``, each ``{group: {"rows", "unmatched", "unmatched_rate"}}``,
+        and ``notes``. Counts pass through :func:`risk_model.disclosure.suppress_count` and rates
+        through :func:`~risk_model.disclosure.suppressed_rate`. An unmatched row has no UPRN,
+        so its tenure is estimated: the most common tenure of the gazetteer's homes in its
+        postcode district (``notes`` says so).
+
+    Raises
+    ------
+    DataError
+        If the warehouse has no matched ``gp_registrations`` table.
+    """
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if "gp_registrations" not in tables or "uprn_match_method" not in {
+            r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE "
+                                      "table_name = 'gp_registrations'").fetchall()}:
+        raise DataError("the warehouse has no gp_registrations with address matches",
+                        hint="run `risk-model ingest` on a landing zone with gp_registrations")
+    if as_of is None:
+        as_of = date.today()
+        if "ingest_runs" in tables:
+            latest = con.execute("SELECT max(as_of) FROM ingest_runs").fetchone()
+            if latest and latest[0] is not None:
+                as_of = pd.Timestamp(latest[0]).date()
+    has_gazetteer = "gazetteer" in tables
+    tenure_sql = "CAST(NULL AS VARCHAR)"
+    joins = ""
+    if has_gazetteer:
+        joins = """
+            LEFT JOIN gazetteer g ON g.uprn = r.uprn
+            LEFT JOIN (SELECT postcode_district, mode(tenure) AS tenure FROM gazetteer
+                       GROUP BY postcode_district) d ON d.postcode_district = r.postcode_district
+        """
+        tenure_sql = "CASE WHEN r.uprn_match_accepted THEN g.tenure ELSE d.tenure END"
+    rows = con.execute(f"""
+        SELECT r.uprn_match_method AS method, r.uprn_match_accepted AS accepted,
+               r.postcode_district, r.ethnic_category, r.birth_year,
+               {tenure_sql} AS tenure
+        FROM gp_registrations r {joins}
+    """).df()
+    accepted = rows["accepted"].fillna(False).astype(bool)
+    groups = {
+        "tenure": rows["tenure"].astype("object").fillna("not known"),
+        "area": rows["postcode_district"].astype("object").fillna("not known"),
+        "ethnic_group": rows["ethnic_category"].map(
+            ETHNIC_GROUP_OF, na_action="ignore").astype("object").fillna("Not stated"),
+        "age_band": _age_band(rows["birth_year"], as_of),
+    }
+    methods = rows["method"].value_counts()
+    summary: dict[str, Any] = {
+        "rows": suppress_count(len(rows)),
+        "rows_by_method": {m: suppress_count(int(methods.get(m, 0))) for m in METHODS},
+        "match_rate": suppressed_rate(int(accepted.sum()), len(rows)),
+    }
+    for name, labels in groups.items():
+        table = pd.DataFrame({"label": labels.to_numpy(), "unmatched": (~accepted).to_numpy()})
+        by = table.groupby("label")["unmatched"].agg(["size", "sum"])
+        summary[f"unmatched_by_{name}"] = {
+            str(label): {"rows": suppress_count(int(r["size"])),
+                         "unmatched": suppress_count(int(r["sum"])),
+                         "unmatched_rate": suppressed_rate(int(r["sum"]), int(r["size"]))}
+            for label, r in by.iterrows()}
+    summary["notes"] = [
+        "unmatched_by_tenure: an unmatched row has no UPRN, so its tenure is estimated as the "
+        "most common tenure of the gazetteer's homes in its postcode district; a matched row's "
+        "is its home's",
+        "counts from 1 to 7 are shown as '*', others rounded to 5; rates are from the "
+        "unrounded counts",
+        f"age bands at {as_of.isoformat()}",
+    ]
+    return summary
+
+
+def address_matching_quality(con: duckdb.DuckDBPyConnection,
+                             truth_dir: Path) -> dict[str, Any] | None:
+    """Match rate and precision of the address matching against a synthetic area's truth.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection to the warehouse (``gp_registrations``).
+    truth_dir : pathlib.Path
+        The synthetic area's ``truth/`` folder (``record_identity.parquet``, ``homes.parquet``).
+
+    Returns
+    -------
+    dict or None
+        ``None`` without a truth folder. Otherwise JSON-ready ``overall``, ``by_tenure`` (the
+        true home's tenure) and ``by_method``, each with ``rows``, ``accepted``, ``correct``,
+        ``match_rate`` (accepted / rows), ``precision`` (correct / accepted) and ``recall``
+        (correct / rows), plus the ``goal`` and whether it is ``met``. The truth is synthetic,
+        so counts are not suppressed.
+    """
+    identity = Path(truth_dir) / "record_identity.parquet"
+    if not identity.exists():
+        return None
+    homes = Path(truth_dir) / "homes.parquet"
+    truth = pd.read_parquet(identity, columns=["source", "row_number", "uprn"])
+    truth = truth.loc[truth["source"] == "gp_registrations", ["row_number", "uprn"]]
+    homes = Path(truth_dir) / "homes.parquet"
+    tenure = (pd.read_parquet(homes, columns=["uprn", "tenure"]) if homes.exists()
+              else pd.DataFrame({"uprn": pd.Series([], dtype="Int64"),
+                                 "tenure": pd.Series([], dtype="object")}))
+    con.register("_truth_gp", truth)
+    con.register("_truth_homes", tenure)
+    try:
+        rows = con.execute("""
+            SELECT r.uprn_match_method AS method,
+                   coalesce(r.uprn_match_accepted, false) AS accepted,
+                   coalesce(r.uprn_match_accepted AND r.uprn = t.uprn, false) AS correct,
+                   coalesce(h.tenure, 'not known') AS tenure
+            FROM gp_registrations r
+            JOIN _truth_gp t ON t.row_number = r.source_row
+            LEFT JOIN _truth_homes h ON h.uprn = t.uprn
+        """).df()
+    finally:
+        con.unregister("_truth_gp")
+        con.unregister("_truth_homes")
+
+    def figures(frame: pd.DataFrame) -> dict[str, Any]:
+        n, acc, ok = len(frame), int(frame["accepted"].sum()), int(frame["correct"].sum())
+        return {"rows": n, "accepted": acc, "correct": ok,
+                "match_rate": round(acc / n, 4) if n else None,
+                "precision": round(ok / acc, 4) if acc else None,
+                "recall": round(ok / n, 4) if n else None}
+
+    overall = figures(rows)
+    goal = {"precision": 0.99, "match_rate": 0.95}
+    return {
+        "overall": overall,
+        "by_tenure": {str(k): figures(g) for k, g in rows.groupby("tenure")},
+        "by_method": {str(k): figures(g) for k, g in rows.groupby("method")},
+        "goal": goal,
+        "met": bool(overall["rows"]) and (overall["precision"] or 0) >= goal["precision"]
+        and (overall["match_rate"] or 0) >= goal["match_rate"],
+        "notes": ["against truth/record_identity (the home each GP address row describes); "
+                  "synthetic data, so counts are not suppressed"],
+    }
+
+
+def _age_band(birth_year: pd.Series, as_of: date) -> pd.Series:
+    age = as_of.year - pd.to_numeric(birth_year, errors="coerce")
+    band = pd.Series("not known", index=birth_year.index, dtype="object")
+    for low, high, label in _AGE_BANDS:
+        band[((age >= low) & (age <= high)).fillna(False).astype(bool)] = label
+    return band
