@@ -169,6 +169,13 @@ def match_addresses(addresses: pd.DataFrame, gazetteer: pd.DataFrame, *,
     settings = settings or MatchSettings()
     _require(addresses, ADDRESS_COLUMNS, "the GP address rows")
     _require(gazetteer, GAZETTEER_COLUMNS, "the gazetteer")
+    if addresses.empty:
+        return pd.DataFrame({
+            "uprn": pd.array([], dtype="Int64"), "uprn_match_score": pd.array([], "Float64"),
+            "uprn_match_accepted": pd.array([], "boolean"),
+            "uprn_match_method": pd.array([], "string"),
+            "uprn_supplied": pd.array([], "boolean"),
+            "uprn_supplied_valid": pd.array([], "boolean")}, index=addresses.index)
     t0 = time.perf_counter()
     messy = _messy_text(addresses)
     canonical = _canonical_text(gazetteer)
@@ -241,12 +248,16 @@ def _postcode(values: pd.Series) -> pd.Series:
     return (text.str.slice(0, -3) + " " + text.str.slice(-3)).mask(text.str.len() < 5)
 
 
+def _concat(parts: list[pd.Series]) -> pd.Series:
+    """Address parts joined with commas, blanks skipped, upper case, spaces collapsed."""
+    text = [_text(p).fillna("") for p in parts]
+    joined = text[0].str.cat(text[1:], sep=", ").str.upper()
+    joined = joined.str.replace(r"\s+", " ", regex=True)
+    return joined.str.replace(r"(\s*,\s*)+", ", ", regex=True).str.strip(", ")
+
+
 def _messy_text(addresses: pd.DataFrame) -> pd.DataFrame:
-    lines = addresses[["ADDRESS_LINE_1", "ADDRESS_LINE_2", "ADDRESS_LINE_3",
-                       "ADDRESS_LINE_4"]].astype("string")
-    concat = lines.fillna("").agg(", ".join, axis=1).str.upper()
-    concat = concat.str.replace(r"(\s*,\s*)+", ", ", regex=True).str.strip(", ")
-    concat = concat.str.replace(r"\s+", " ", regex=True)
+    concat = _concat([addresses[f"ADDRESS_LINE_{i}"] for i in range(1, 5)])
     return pd.DataFrame({"address_concat": concat.to_numpy(dtype=object),
                          "postcode": _postcode(addresses["POSTCODE"]).to_numpy(dtype=object)})
 
@@ -261,8 +272,7 @@ def _canonical_text(gazetteer: pd.DataFrame) -> pd.DataFrame:
         "street": street.mask(street == ""), "locality": _text(g["LOCALITY"]),
         "town": _text(g["TOWN_NAME"]),
     })
-    concat = parts.fillna("").agg(", ".join, axis=1).str.upper()
-    concat = concat.str.replace(r"(\s*,\s*)+", ", ", regex=True).str.strip(", ")
+    concat = _concat([parts[c] for c in parts])
     return pd.DataFrame({
         "unique_id": pd.to_numeric(g["UPRN"]).astype("int64").to_numpy(),
         "address_concat": concat.to_numpy(dtype=object),
