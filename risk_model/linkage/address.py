@@ -91,6 +91,16 @@ _ACCEPTED = ("exact", "probabilistic", "supplied_confirmed", "supplied_corrected
 MATCHING_RUNS_TABLE = "address_matching_runs"
 _AGE_BANDS = [(0, 15, "0-15"), (16, 39, "16-39"), (40, 64, "40-64"), (65, 200, "65+")]
 
+#: Common street-type abbreviations, spelt out before the exact join.
+_STREET_TYPES = {
+    "RD": "ROAD", "ST": "STREET", "AVE": "AVENUE", "AV": "AVENUE", "LN": "LANE",
+    "CL": "CLOSE", "DR": "DRIVE", "CRES": "CRESCENT", "CRESC": "CRESCENT", "GDNS": "GARDENS",
+    "TER": "TERRACE", "TERR": "TERRACE", "PL": "PLACE", "CT": "COURT", "GR": "GROVE",
+    "GRO": "GROVE", "SQ": "SQUARE", "PK": "PARK", "GRN": "GREEN", "WLK": "WALK",
+    "HTS": "HEIGHTS", "MDW": "MEADOW", "PDE": "PARADE", "BLDGS": "BUILDINGS",
+}
+_STREET_TYPE_PATTERN = r"\b(?:" + "|".join(sorted(_STREET_TYPES, key=len, reverse=True)) + r")\b"
+
 _BAD_SETTING = "MatchSettings.{name} must be {allowed}, got {value!r}"
 _MISSING_COLUMNS = "{what} lacks column(s) {columns}"
 
@@ -112,6 +122,11 @@ class MatchSettings:
         DuckDB threads; default DuckDB's own (the number of cores).
     temp_directory : pathlib.Path, optional
         Where DuckDB spills; default a fresh temporary folder, removed afterwards.
+    search_outside_postcode : bool, default False
+        Also look for candidates at other postcodes (the matcher's broader blocking rules):
+        finds homes whose postcode was written wrongly, at many times the run time.
+    log_stages : bool, default False
+        Let uk-address-matcher log its stage boundaries (names and timings, no addresses).
 
     Raises
     ------
@@ -124,6 +139,8 @@ class MatchSettings:
     memory_limit: str = "4GB"
     threads: int | None = None
     temp_directory: Path | None = None
+    search_outside_postcode: bool = False
+    log_stages: bool = False
 
     def __post_init__(self) -> None:
         for name in ("min_match_weight", "min_distinguishability"):
@@ -185,7 +202,17 @@ def match_addresses(addresses: pd.DataFrame, gazetteer: pd.DataFrame, *,
     first = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()
     distinct = messy.iloc[first].reset_index(drop=True)
     distinct["unique_id"] = np.arange(len(distinct), dtype="int64")
-    best = _run_matcher(distinct, canonical, settings)
+    best = _exact_matches(distinct, canonical)
+    rest = best["candidate"].isna().to_numpy()
+    t1 = time.perf_counter()
+    residual = distinct[rest].reset_index(drop=True)
+    residual["unique_id"] = np.arange(len(residual), dtype="int64")
+    found = _run_matcher(residual, canonical, settings)
+    found.index = distinct.index[rest]
+    best = pd.concat([best[~rest], found]).sort_index()
+    log.info("address matching: %d distinct addresses, %d matched exactly before the matcher, "
+             "%d through uk-address-matcher in %.1f s", len(distinct), int((~rest).sum()),
+             int(rest.sum()), time.perf_counter() - t1)
     per_row = best.reindex(codes)
     candidate = pd.array(per_row["candidate"].to_numpy(), dtype="Int64")
     score = pd.array(per_row["score"].to_numpy(), dtype="Float64")
@@ -273,11 +300,52 @@ def _canonical_text(gazetteer: pd.DataFrame) -> pd.DataFrame:
         "town": _text(g["TOWN_NAME"]),
     })
     concat = _concat([parts[c] for c in parts])
+    named = (parts["sao"].notna() | parts["pao"].notna()) & number.notna()
+    without = _concat([parts["sao"], parts["pao"], _text(g["STREET_DESCRIPTION"]),
+                       parts["locality"], parts["town"]]).where(named)
     return pd.DataFrame({
         "unique_id": pd.to_numeric(g["UPRN"]).astype("int64").to_numpy(),
         "address_concat": concat.to_numpy(dtype=object),
         "postcode": _postcode(g["POSTCODE_LOCATOR"]).to_numpy(dtype=object),
+        "address_without_number": without.to_numpy(dtype=object),
     })
+
+
+def _exact_key(concat: pd.Series) -> pd.Series:
+    """Letters and digits only, street types spelt out (``RD`` -> ``ROAD``), for exact joins."""
+    words = concat.astype("string").str.upper().str.replace(r"[^A-Z0-9]+", " ", regex=True)
+    words = words.str.replace(_STREET_TYPE_PATTERN, lambda m: _STREET_TYPES[m.group(0)],
+                              regex=True)
+    return words.str.strip()
+
+
+def _exact_matches(messy: pd.DataFrame, canonical: pd.DataFrame) -> pd.DataFrame:
+    """Match addresses equal to one gazetteer address at the same postcode.
+
+    Layout, case, punctuation and street-type abbreviations are set aside. The rest (null
+    ``candidate``) go to the matcher. This is a cheaper, stricter form of the matcher's own
+    exact stage, run first so that the matcher sees only the harder addresses.
+    """
+    forms = [canonical["address_concat"]]
+    if "address_without_number" in canonical:  # a flat by its building's name, no number
+        forms.append(canonical["address_without_number"])
+    homes = pd.concat([pd.DataFrame({
+        "key": _exact_key(form).to_numpy(object),
+        "postcode": canonical["postcode"].to_numpy(dtype=object),
+        "uprn": canonical["unique_id"].to_numpy()}) for form in forms], ignore_index=True)
+    homes = homes[homes["postcode"].notna() & homes["key"].notna()].drop_duplicates()
+    homes = homes[~homes.duplicated(["key", "postcode"], keep=False)]  # ambiguous: no
+    rows = pd.DataFrame({"key": _exact_key(messy["address_concat"]).to_numpy(dtype=object),
+                         "postcode": messy["postcode"].to_numpy(dtype=object)})
+    uprn = rows.merge(homes, on=["key", "postcode"], how="left")["uprn"]
+    hit = uprn.notna().to_numpy()
+    return pd.DataFrame({
+        "candidate": pd.array(uprn.to_numpy(), dtype="Int64"),
+        "score": pd.Series(EXACT_SCORE, index=messy.index, dtype="Float64").where(hit),
+        "exact": pd.array(hit, dtype="boolean"),
+        "confident": pd.array(hit, dtype="boolean"),
+        "margin": pd.array(np.full(len(rows), np.nan), dtype="Float64"),
+    }, index=messy.index)
 
 
 def _run_matcher(messy: pd.DataFrame, canonical: pd.DataFrame,
@@ -299,13 +367,16 @@ def _run_matcher(messy: pd.DataFrame, canonical: pd.DataFrame,
             con.execute("SET preserve_insertion_order = false")
             if settings.threads:
                 con.execute(f"SET threads = {int(settings.threads)}")
-            canonical_rel = con.from_df(canonical)
+            canonical_rel = con.from_df(canonical[["unique_id", "address_concat", "postcode"]])
             messy_rel = con.from_df(messy[["unique_id", "address_concat", "postcode"]])
-            stage = SplinkStage(final_match_weight_threshold=-20.0,
-                                final_distinguishability_threshold=None)
+            stage = SplinkStage(
+                final_match_weight_threshold=-20.0, final_distinguishability_threshold=None,
+                include_full_postcode_block=True,
+                include_outside_postcode_block=settings.search_outside_postcode)
             matcher = AddressMatcher(canonical_addresses=canonical_rel,
                                      addresses_to_match=messy_rel, con=con,
-                                     stages=[ExactMatchStage(), stage], show_progress="off")
+                                     stages=[ExactMatchStage(), stage],
+                                     show_progress="stages" if settings.log_stages else "off")
             result = matcher.match()
             try:
                 found = result.matches().select(
