@@ -74,8 +74,13 @@ records only the key's fingerprint and refuses a run with another key). Names ar
 (upper case, letters only) before they are pseudonymised, and their Metaphone codes are
 pseudonymised too, so that linkage can compare spellings without seeing names. Dates of birth
 become year and month of birth plus a pseudonym; postcodes become the postcode district;
-addresses are dropped (homes are identified by UPRN: a UPRN a GP practice supplied is kept
-only where the gazetteer knows it, flagged `uprn_supplied_valid`). Free text is scrubbed of
+addresses are dropped (homes are identified by UPRN). Each GP-registered address is matched
+to the gazetteer inside the boundary (`risk_model.linkage.address`: an exact pass, then
+uk-address-matcher's Splink model); `gp_registrations` receives only `uprn` (null unless a
+match was accepted), `uprn_match_score` (the match weight), `uprn_match_accepted` and
+`uprn_match_method`, never the address. A UPRN a practice supplied is checked against the
+matcher and its postcode, not trusted (`uprn_supplied`, `uprn_supplied_valid`: the gazetteer
+knows it); counts by method go to `address_matching_runs`. Free text is scrubbed of
 NHS numbers and other 10-digit runs, phone numbers, e-mail addresses, a title followed by a
 name, and runs of two or more names known from the landing zone. Every warehouse row carries
 `source_file` and `source_row`.
