@@ -4,13 +4,16 @@ After an ingest that met bad rows (so quarantine and reports have something to s
 text carrying personal details, every table in the warehouse and every file the project wrote
 outside ``landing/`` is scanned for NHS numbers (any 10-digit run, spaced 3-3-4 or not, that
 passes the check), for the names and e-mail addresses of the people in the landing zone, and
-for their dates of birth. That includes ``truth/``, the generator's ground truth: it joins to
-landing rows by row number, never by an identifier.
+for their dates of birth, full postcodes and street addresses. After ingest the workspace is
+linked too, so the linkage tables, its report and the MLflow store are scanned. That includes
+``truth/``, the generator's ground truth: it joins to landing rows by row number, never by an
+identifier.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import date
 
 import duckdb
@@ -21,6 +24,8 @@ from risk_model.config import Workspace
 from risk_model.identifiers import is_valid_nhs_number
 from risk_model.ingest import PseudonymKey, ingest
 from risk_model.ingest.contracts import CONTRACTS
+from risk_model.linkage.run import link
+from tests.conftest import SynthRun
 from tests.ingest.conftest import read_landing, write_landing
 
 # a 10-digit run that is not part of a longer word (pseudonyms are hex: their digits are not)
@@ -28,9 +33,14 @@ from tests.ingest.conftest import read_landing, write_landing
 TEN_DIGITS = re.compile(r"(?<![0-9A-Za-z.])\d{3}[ -]?\d{3}[ -]?\d{4}(?![0-9A-Za-z])")
 
 
-@pytest.fixture
-def scanned(ws: Workspace, key: PseudonymKey) -> tuple[Workspace, dict[str, str]]:
+@pytest.fixture(scope="module")
+def scanned(small_csv: SynthRun, key: PseudonymKey, tmp_path_factory: pytest.TempPathFactory,
+            ) -> tuple[Workspace, dict[str, str]]:
     """An ingested workspace that met bad rows and identifiers in free text; its outputs."""
+    root = tmp_path_factory.mktemp("leaks") / "ws"
+    shutil.copytree(small_csv.ws.landing, root / "landing")
+    shutil.copytree(small_csv.ws.truth, root / "truth")
+    ws = Workspace.at(root)
     gp = read_landing(ws, "gp_registrations.csv")
     res = read_landing(ws, "housing_residents.csv")
     res.loc[0, "NHS_NUMBER"] = "9990000019"  # bad check digit: quarantined
@@ -46,6 +56,7 @@ def scanned(ws: Workspace, key: PseudonymKey) -> tuple[Workspace, dict[str, str]
         f"{gp.loc[1, 'SURNAME'].lower()}@example.com")
     write_landing(ws, "damp_hazard_reports.csv", reports)
     ingest(ws, key=key, today=date(2026, 11, 24))
+    link(ws)  # the linkage tables, its report and the MLflow store are outputs too
 
     outputs: dict[str, str] = {}
     with duckdb.connect(str(ws.warehouse), read_only=True) as con:
@@ -83,6 +94,9 @@ def test_outputs_are_all_scanned(scanned: tuple[Workspace, dict[str, str]]):
     assert any(n.startswith("quarantine/") for n in names)
     assert any(n.startswith("reports/") and n.endswith(".html") for n in names)
     assert "truth/record_identity.parquet" in names
+    assert {"warehouse:person_links", "warehouse:link_review_queue",
+            "warehouse:person_homes", "reports/linkage.html", "mlflow/mlflow.db"} <= names
+    assert any(n.startswith("mlflow/artifacts/") and n.endswith("linkage.html") for n in names)
 
 
 def test_no_nhs_numbers(scanned: tuple[Workspace, dict[str, str]]):
@@ -118,3 +132,17 @@ def test_no_dates_of_birth(scanned: tuple[Workspace, dict[str, str]]):
     for name, text in outputs.items():
         hits = [d for d in distinctive if d in text]
         assert not hits, f"{name} holds {len(hits)} dates of birth"
+
+
+def test_no_postcodes_or_street_addresses(scanned: tuple[Workspace, dict[str, str]]):
+    ws, outputs = scanned
+    postcodes = _landing_values(ws, {"POSTCODE", "POSTCODE_LOCATOR"})
+    postcodes |= {p.replace(" ", "") for p in postcodes}
+    gp = read_landing(ws, "gp_registrations.csv")
+    streets = {a for a in gp["ADDRESS_LINE_1"].dropna() if re.match(r"\d+[A-Za-z]? \w{4,}", a)}
+    assert len(postcodes) > 20 and len(streets) > 50  # something to find
+    for name, text in outputs.items():
+        hits = [p for p in postcodes if p in text]
+        assert not hits, f"{name} holds {len(hits)} full postcodes"
+        hits = [a for a in streets if a in text]
+        assert not hits, f"{name} holds {len(hits)} street addresses"
