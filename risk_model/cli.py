@@ -171,6 +171,8 @@ def _reporting(command: str, *, json_output: bool, verbose: bool) -> Iterator[_R
         package_log.removeHandler(old)
     handler = _CliLogHandler(console=console, show_path=False, markup=False)
     level = logging.DEBUG if verbose else logging.WARNING
+    if not verbose:  # MLflow installs its own INFO handler when imported; it reads this first
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     previous_level = package_log.level
     package_log.setLevel(level)
     package_log.addHandler(handler)
