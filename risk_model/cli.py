@@ -462,7 +462,7 @@ def _ingest(
 
 def _link_step(workspace: Workspace, report: _Report, *, overwrite: bool,
                accept: float | None = None, review: float | None = None,
-               model: Path | None = None) -> Summary:
+               m_estimation: str | None = None, model: Path | None = None) -> Summary:
     from risk_model.linkage.person import LinkageSettings
     from risk_model.linkage.run import link
 
@@ -470,9 +470,12 @@ def _link_step(workspace: Workspace, report: _Report, *, overwrite: bool,
     try:
         settings = LinkageSettings(
             accept_probability=defaults.accept_probability if accept is None else accept,
-            review_probability=defaults.review_probability if review is None else review)
+            review_probability=defaults.review_probability if review is None else review,
+            m_estimation=m_estimation or defaults.m_estimation)
     except ValueError as exc:
-        raise ConfigError(str(exc), hint="choose 0 < --review <= --accept < 1") from exc
+        raise ConfigError(str(exc).replace("m_estimation", "--m-estimation"),
+                          hint="choose 0 < --review <= --accept < 1 and --m-estimation em or "
+                          "nhs_number_links") from exc
     with report.stages("link") as stage:
         result = link(workspace, settings=settings, model=model, overwrite=overwrite,
                       progress=stage)
@@ -499,6 +502,10 @@ def _link(
     review: Annotated[float | None, typer.Option(
         help="Match probability from which an unlinked pair goes to clerical review "
         "(default 0.5).")] = None,
+    m_estimation: Annotated[str | None, typer.Option(
+        help="How the model's m probabilities are estimated: em (expectation maximisation, no "
+        "labels; the default) or nhs_number_links (from residents linked by NHS number).")
+    ] = None,
     model: Annotated[Path | None, typer.Option(
         help="Reuse a Splink model saved by an earlier run (reports/linkage/<run>-model.json) "
         "instead of estimating it again.")] = None,
@@ -515,7 +522,7 @@ def _link(
     with _reporting("link", json_output=json_output, verbose=verbose) as report:
         ws = Workspace.at(workspace)
         summary = _link_step(ws, report, overwrite=overwrite, accept=accept, review=review,
-                             model=model)
+                             m_estimation=m_estimation, model=model)
         report.finish({"workspace": str(ws.root), **summary})
 
 

@@ -45,6 +45,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+M_ESTIMATION = ("em", "nhs_number_links")
+_MIN_LABELS = 100  # fewer NHS-number links than this are too few to estimate m from
+
 # what each comparison level means, for the queue and the report (index = Splink gamma value;
 # -1 is "one side missing")
 EVIDENCE_LABELS: dict[str, dict[int, str]] = {
@@ -70,9 +73,11 @@ class LinkageSettings:
     ambiguity_margin : float
         A best candidate is accepted only if the next one scores at least this many
         match-weight points (log2 Bayes factor) lower; otherwise both are reviewed.
-    min_nhs_links_for_m : int
-        With at least this many residents linked by NHS number, the m probabilities are
-        estimated from those pairs; with fewer, by expectation maximisation.
+    m_estimation : {"em", "nhs_number_links"}
+        How the m probabilities are estimated: ``"em"`` (expectation maximisation, no labels:
+        the default) or ``"nhs_number_links"`` (from the pairs the NHS number links exactly;
+        with fewer than 100 such pairs EM is used instead). Either way the NHS-number links
+        are then used to check the model (:attr:`PersonLinkage.nhs_agreement`).
     deterministic_recall : float
         Assumed recall of the exact rules used to estimate the prior match probability.
     max_u_pairs : int
@@ -87,7 +92,7 @@ class LinkageSettings:
 
     accept_probability: float = 0.99
     review_probability: float = 0.5
-    min_nhs_links_for_m: int = 100
+    m_estimation: str = "em"
     ambiguity_margin: float = 3.0
     deterministic_recall: float = 0.8
     max_u_pairs: int = 2_000_000
@@ -96,6 +101,9 @@ class LinkageSettings:
     threads: int = 2
 
     def __post_init__(self) -> None:
+        if self.m_estimation not in M_ESTIMATION:
+            raise ValueError(f"m_estimation must be one of {', '.join(M_ESTIMATION)}, got "
+                             f"{self.m_estimation!r}")
         if not 0 < self.review_probability <= self.accept_probability < 1:
             raise ValueError(
                 "need 0 < review_probability <= accept_probability < 1, got "
@@ -391,7 +399,7 @@ def _score(housing: pd.DataFrame, health: pd.DataFrame, labels: pd.DataFrame,
            settings: LinkageSettings, model: dict[str, Any] | None,
            ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Estimate (or load) the Splink model and score the candidate pairs."""
-    from splink import DuckDBAPI, Linker, block_on
+    from splink import DuckDBAPI, Linker
 
     con = duckdb.connect()
     try:
@@ -412,25 +420,7 @@ def _score(housing: pd.DataFrame, health: pd.DataFrame, labels: pd.DataFrame,
                         input_table_aliases=["housing", "health"],
                         set_up_basic_logging=False)  # the CLI owns logging
         if model is None:
-            linker.training.estimate_probability_two_random_records_match(
-                [block_on("dob_pseudo", "forename_pseudo", "surname_pseudo")],
-                recall=settings.deterministic_recall)
-            linker.training.estimate_u_using_random_sampling(
-                max_pairs=settings.max_u_pairs, seed=settings.seed)
-            if len(labels) >= settings.min_nhs_links_for_m:
-                # residents whose NHS number links them exactly show how each field agrees
-                # in a true match: the m probabilities, from the data, with no clerical labels
-                con.register("nhs_links_in", labels.assign(
-                    source_dataset_l="housing", source_dataset_r="health"))
-                con.execute("CREATE TABLE nhs_links AS SELECT * FROM nhs_links_in")
-                linker.training.estimate_m_from_pairwise_labels("nhs_links")
-            else:
-                # too few: expectation maximisation on pairs sharing a birth date (names, sex,
-                # home), then on pairs sharing both names (date of birth)
-                for rule in (block_on("dob_pseudo"),
-                             block_on("forename_pseudo", "surname_pseudo")):
-                    linker.training.estimate_parameters_using_expectation_maximisation(
-                        rule, estimate_without_term_frequencies=True)
+            _train(linker, con, labels, settings)
         trained = linker.misc.save_model_to_json()
         predictions = linker.inference.predict()
         table = predictions.physical_name
@@ -451,6 +441,39 @@ def _score(housing: pd.DataFrame, health: pd.DataFrame, labels: pd.DataFrame,
         return candidates, histogram, trained
     finally:
         con.close()
+
+
+def _train(linker: Any, con: duckdb.DuckDBPyConnection, labels: pd.DataFrame,
+           settings: LinkageSettings) -> None:
+    """Estimate the prior, u and m; Splink's chatter goes to this module's DEBUG log."""
+    from splink import block_on
+
+    splink_log = logging.getLogger("splink")
+    level = splink_log.level
+    if not log.isEnabledFor(logging.DEBUG):
+        splink_log.setLevel(logging.ERROR)
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on("dob_pseudo", "forename_pseudo", "surname_pseudo")],
+            recall=settings.deterministic_recall)
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=settings.max_u_pairs, seed=settings.seed)
+        if settings.m_estimation == "nhs_number_links" and len(labels) >= _MIN_LABELS:
+            # residents whose NHS number links them exactly show how each field agrees in
+            # a true match
+            con.register("nhs_links_in", labels.assign(
+                source_dataset_l="housing", source_dataset_r="health"))
+            con.execute("CREATE TABLE nhs_links AS SELECT * FROM nhs_links_in")
+            linker.training.estimate_m_from_pairwise_labels("nhs_links")
+        else:
+            # expectation maximisation, no labels: on pairs sharing a birth date (names,
+            # sex, home), then on pairs sharing both names (date of birth)
+            for rule in (block_on("dob_pseudo"),
+                         block_on("forename_pseudo", "surname_pseudo")):
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    rule, estimate_without_term_frequencies=True)
+    finally:
+        splink_log.setLevel(level)
 
 
 def _empty_candidates() -> pd.DataFrame:

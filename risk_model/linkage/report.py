@@ -39,9 +39,12 @@ def charts(summary: dict[str, Any]) -> dict[str, Any]:
         ax.set_xlabel("match weight (log2 Bayes factor)")
         ax.set_ylabel("candidate pairs")
         ax.set_title("All scored candidate pairs")
-        for p, style in ((summary["settings"]["accept_probability"], "-"),
-                         (summary["settings"]["review_probability"], "--")):
-            ax.axvline(_weight_of(p), color="#d4351c", linestyle=style, linewidth=1)
+        for p, style, what in ((summary["settings"]["accept_probability"], "-", "linked from"),
+                               (summary["settings"]["review_probability"], "--",
+                                "reviewed from")):
+            ax.axvline(_weight_of(p), color="#d4351c", linestyle=style, linewidth=1,
+                       label=f"{what} probability {p}")
+        ax.legend(loc="upper center", fontsize=8)
         fig.tight_layout()
         figures["match_weights.png"] = fig
     truth = summary.get("person_quality_vs_truth")

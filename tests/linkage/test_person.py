@@ -168,14 +168,19 @@ def test_saved_model_repeats_the_same_links(linked_area: Linked, tmp_path: Path)
     assert (after["model_version"] == again.run_id).all()
 
 
-def test_without_enough_nhs_links_em_estimates_the_model(linked_area: Linked):
+def test_m_from_nhs_number_links_is_as_good(linked_area: Linked):
     import duckdb
 
     from risk_model.linkage.person import link_persons
     from risk_model.linkage.quality import quality_against_truth
 
     with duckdb.connect(str(linked_area.ws.warehouse), read_only=True) as con:
-        people = link_persons(con, settings=LinkageSettings(min_nhs_links_for_m=10**9))
+        people = link_persons(con, settings=LinkageSettings(m_estimation="nhs_number_links"))
         quality = quality_against_truth(con, people.links, linked_area.ws.truth)
     assert quality["precision"] >= 0.999
-    assert quality["recall"] >= 0.9
+    assert quality["recall"] >= 0.985
+
+
+def test_unknown_m_estimation_is_refused():
+    with pytest.raises(ValueError, match="m_estimation must be one of em, nhs_number_links"):
+        LinkageSettings(m_estimation="labels")
