@@ -225,8 +225,10 @@ def match_addresses(addresses: pd.DataFrame, gazetteer: pd.DataFrame, *,
                                index=canonical["unique_id"].to_numpy())
     supplied_postcode = pd.Series(supplied).map(known_postcode)
     valid = has_supplied & supplied_postcode.notna().to_numpy()
-    same_postcode = valid & (supplied_postcode.to_numpy(dtype=object)
-                             == messy["postcode"].to_numpy(dtype=object))
+    same_postcode = valid & (
+        supplied_postcode.astype("string").reset_index(drop=True)
+        == messy["postcode"].astype("string").reset_index(drop=True)
+    ).fillna(False).to_numpy(dtype=bool)
     agrees = valid & ~pd.isna(candidate) & (candidate == supplied).fillna(False).to_numpy(bool)
 
     method = np.full(len(addresses), "unmatched", dtype=object)

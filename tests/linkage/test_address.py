@@ -217,3 +217,15 @@ def test_no_rows_gives_no_rows() -> None:
 def test_bad_settings_are_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         MatchSettings(**kwargs)  # type: ignore[arg-type]
+
+
+def test_without_a_gazetteer_nothing_is_accepted(small_csv: SynthRun) -> None:
+    gp = _landing(small_csv, "gp_registrations").iloc[:20]
+    gp.loc[gp.index[0], "UPRN"] = "123456"
+    out = match_addresses(gp[list(ADDRESS_COLUMNS)],
+                          pd.DataFrame({c: pd.Series([], dtype="object")
+                                        for c in GAZETTEER_COLUMNS}))
+    assert not out["uprn_match_accepted"].any()
+    assert out["uprn"].isna().all()
+    assert out.loc[gp.index[0], "uprn_match_method"] == "supplied_rejected"
+    assert not out.loc[gp.index[0], "uprn_supplied_valid"]
