@@ -45,6 +45,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+_OPT_OUTS = "national_data_opt_outs"
+
 M_ESTIMATION = ("em", "nhs_number_links")
 _MIN_LABELS = 100  # fewer NHS-number links than this are too few to estimate m from
 
@@ -120,6 +122,40 @@ _RECORD_COLUMNS = ("unique_id", "forename_pseudo", "forename_phonetic", "surname
                    "birth_month", "sex", "uprns", "home_uprn")
 
 
+def _housing_sql(db: str = "") -> str:
+    return f"""
+        SELECT r.resident_id_pseudo AS unique_id, r.tenancy_ref, r.nhs_pseudo,
+               r.forename_pseudo, r.forename_phonetic, r.surname_pseudo, r.surname_phonetic,
+               r.dob_pseudo, r.dob_swapped_pseudo, r.birth_year, r.birth_month, r.sex,
+               CASE WHEN t.uprn IS NULL THEN [] ELSE [t.uprn] END AS uprns, t.uprn AS home_uprn,
+               CASE WHEN g.postcode_district IS NULL THEN [] ELSE [g.postcode_district] END
+                   AS districts
+        FROM {db}housing_residents r
+        LEFT JOIN {db}tenancies t USING (tenancy_ref)
+        LEFT JOIN {db}gazetteer g ON g.uprn = t.uprn
+        ORDER BY r.resident_id_pseudo
+    """
+
+
+def _health_sql(db: str = "") -> str:
+    latest = "(COALESCE(address_to, DATE '9999-12-31'), address_from, source_row)"
+    picks = ",\n".join(
+        f"arg_max({c}, {latest}) AS {c}" for c in
+        ("forename_pseudo", "forename_phonetic", "surname_pseudo", "surname_phonetic",
+         "dob_pseudo", "dob_swapped_pseudo", "birth_year", "birth_month", "sex"))
+    return f"""
+        SELECT nhs_pseudo AS unique_id, {picks},
+               list_sort(COALESCE(list(DISTINCT uprn) FILTER (WHERE uprn IS NOT NULL), []))
+                   AS uprns, arg_max(uprn, {latest}) AS home_uprn,
+               list_sort(COALESCE(list(DISTINCT postcode_district)
+                   FILTER (WHERE postcode_district IS NOT NULL), [])) AS districts
+        FROM {db}gp_registrations
+        WHERE nhs_pseudo IS NOT NULL
+        GROUP BY nhs_pseudo
+        ORDER BY nhs_pseudo
+    """
+
+
 def housing_records(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Return one linkage record per housing resident, with their tenancy's home.
 
@@ -135,18 +171,7 @@ def housing_records(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         quasi-identifiers, ``uprns`` and ``districts`` (lists with the tenancy's UPRN and
         postcode district) and ``home_uprn`` (the tenancy's UPRN).
     """
-    return con.execute("""
-        SELECT r.resident_id_pseudo AS unique_id, r.tenancy_ref, r.nhs_pseudo,
-               r.forename_pseudo, r.forename_phonetic, r.surname_pseudo, r.surname_phonetic,
-               r.dob_pseudo, r.dob_swapped_pseudo, r.birth_year, r.birth_month, r.sex,
-               CASE WHEN t.uprn IS NULL THEN [] ELSE [t.uprn] END AS uprns, t.uprn AS home_uprn,
-               CASE WHEN g.postcode_district IS NULL THEN [] ELSE [g.postcode_district] END
-                   AS districts
-        FROM housing_residents r
-        LEFT JOIN tenancies t USING (tenancy_ref)
-        LEFT JOIN gazetteer g ON g.uprn = t.uprn
-        ORDER BY r.resident_id_pseudo
-    """).df()
+    return con.execute(_housing_sql()).df()
 
 
 def health_persons(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -155,6 +180,7 @@ def health_persons(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     Names, date of birth and sex come from the person's latest registration (a short duplicate
     registration elsewhere never wins over an open one); ``uprns`` and ``districts`` hold every
     home and postcode district the person was registered at, ``home_uprn`` the latest home.
+    (:func:`link_persons` builds the same records inside its engine, without pandas.)
 
     Parameters
     ----------
@@ -166,22 +192,7 @@ def health_persons(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     pandas.DataFrame
         ``unique_id`` (the NHS-number pseudonym) and the quasi-identifiers.
     """
-    latest = "(COALESCE(address_to, DATE '9999-12-31'), address_from, source_row)"
-    picks = ",\n".join(
-        f"arg_max({c}, {latest}) AS {c}" for c in
-        ("forename_pseudo", "forename_phonetic", "surname_pseudo", "surname_phonetic",
-         "dob_pseudo", "dob_swapped_pseudo", "birth_year", "birth_month", "sex"))
-    return con.execute(f"""
-        SELECT nhs_pseudo AS unique_id, {picks},
-               list_sort(COALESCE(list(DISTINCT uprn) FILTER (WHERE uprn IS NOT NULL), []))
-                   AS uprns, arg_max(uprn, {latest}) AS home_uprn,
-               list_sort(COALESCE(list(DISTINCT postcode_district)
-                   FILTER (WHERE postcode_district IS NOT NULL), [])) AS districts
-        FROM gp_registrations
-        WHERE nhs_pseudo IS NOT NULL
-        GROUP BY nhs_pseudo
-        ORDER BY nhs_pseudo
-    """).df()
+    return con.execute(_health_sql()).df()
 
 
 def _settings(prior: float | None = None) -> dict[str, Any]:
@@ -317,20 +328,23 @@ def link_persons(warehouse: duckdb.DuckDBPyConnection, *,
     """
     settings = settings or LinkageSettings()
     note = note or (lambda _m: None)
-    housing = housing_records(warehouse)
-    health = health_persons(warehouse)
-    opted_out = {r[0] for r in warehouse.execute(
-        "SELECT nhs_pseudo FROM national_data_opt_outs").fetchall()} if _has(
-        warehouse, "national_data_opt_outs") else set()
+    opted_sql = (f"COALESCE(h.nhs_pseudo IN (SELECT nhs_pseudo FROM {_OPT_OUTS}), false)"
+                 if _has(warehouse, _OPT_OUTS) else "false")
+    housing = warehouse.execute(f"""
+        SELECT h.unique_id, h.tenancy_ref, h.nhs_pseudo,
+               h.nhs_pseudo IN (SELECT nhs_pseudo FROM gp_registrations) AS registered,
+               {opted_sql} AS opted
+        FROM ({_housing_sql()}) h""").df()
+    n_health = warehouse.execute("SELECT count(DISTINCT nhs_pseudo) FROM gp_registrations"
+                                 ).fetchone()[0]
 
-    known = set(health["unique_id"])
     has_nhs = housing["nhs_pseudo"].notna()
-    exact = has_nhs & housing["nhs_pseudo"].isin(known)
+    exact = has_nhs & housing["registered"].fillna(False).astype(bool)
+    opted = has_nhs & housing["opted"].fillna(False).astype(bool)
     outcome = pd.Series("no_match", index=housing.index, dtype="object")
     outcome[exact] = "nhs_number"
-    outcome[has_nhs & housing["nhs_pseudo"].isin(opted_out)] = "opted_out"
-    outcome[has_nhs & ~exact & ~housing["nhs_pseudo"].isin(opted_out)] = (
-        "nhs_number_not_registered")
+    outcome[opted] = "opted_out"
+    outcome[has_nhs & ~exact & ~opted] = "nhs_number_not_registered"
     exact_links = pd.DataFrame({
         "resident_id_pseudo": housing.loc[exact, "unique_id"].to_numpy(),
         "nhs_pseudo": housing.loc[exact, "nhs_pseudo"].to_numpy(),
@@ -340,8 +354,7 @@ def link_persons(warehouse: duckdb.DuckDBPyConnection, *,
     note("estimating the linkage model")
     labels = pd.DataFrame({"unique_id_l": housing.loc[exact, "unique_id"].to_numpy(),
                            "unique_id_r": housing.loc[exact, "nhs_pseudo"].to_numpy()})
-    scored, histogram, trained = _score(
-        housing[list(_RECORD_COLUMNS)], health[list(_RECORD_COLUMNS)], labels, settings, model)
+    scored, histogram, trained = _score(_path_of(warehouse), labels, settings, model)
     # every resident was scored; only those without an NHS number are linked by the model,
     # the others show how the model does where the answer is known
     candidates = scored[scored["resident_id_pseudo"].isin(housing.loc[~has_nhs, "unique_id"])]
@@ -356,7 +369,7 @@ def link_persons(warehouse: duckdb.DuckDBPyConnection, *,
                               "tenancy_ref": housing["tenancy_ref"], "outcome": outcome})
     counts = {
         "housing_residents": len(housing),
-        "health_persons": len(health),
+        "health_persons": int(n_health),
         "linked": len(links),
         **{f"outcome_{k}": int(v) for k, v in residents["outcome"].value_counts().items()},
         "candidate_pairs_scored": int(histogram["pairs"].sum()),
@@ -390,15 +403,28 @@ def _agreement_with_nhs_links(scored: pd.DataFrame, exact: pd.DataFrame,
     }
 
 
+def _path_of(con: duckdb.DuckDBPyConnection) -> str:
+    """The file behind a warehouse connection (the engine attaches it read-only)."""
+    path = con.execute("SELECT path FROM duckdb_databases() "
+                       "WHERE database_name = current_database()").fetchone()[0]
+    if not path:
+        raise ValueError("person linkage needs a warehouse file, not an in-memory database")
+    return str(path)
+
+
 def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
                             [table]).fetchone()[0])
 
 
-def _score(housing: pd.DataFrame, health: pd.DataFrame, labels: pd.DataFrame,
-           settings: LinkageSettings, model: dict[str, Any] | None,
+def _score(warehouse: str, labels: pd.DataFrame, settings: LinkageSettings,
+           model: dict[str, Any] | None,
            ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Estimate (or load) the Splink model and score the candidate pairs."""
+    """Estimate (or load) the Splink model and score the candidate pairs.
+
+    The records are built by SQL inside the engine's own in-memory DuckDB, reading the warehouse
+    attached read-only, so a million health persons never pass through pandas.
+    """
     from splink import DuckDBAPI, Linker
 
     con = duckdb.connect()
@@ -406,13 +432,15 @@ def _score(housing: pd.DataFrame, health: pd.DataFrame, labels: pd.DataFrame,
         con.execute(f"SET memory_limit = '{settings.memory_limit}'")
         con.execute(f"SET threads = {int(settings.threads)}")
         con.execute("SET preserve_insertion_order = false")
-        con.register("housing_in", housing)
-        con.register("health_in", health)
-        con.execute("CREATE TABLE housing AS SELECT * FROM housing_in")
-        con.execute("CREATE TABLE health AS SELECT * FROM health_in")
-        con.unregister("housing_in")
-        con.unregister("health_in")
-        if housing.empty or health.empty:
+        quoted = warehouse.replace("'", "''")
+        con.execute(f"ATTACH '{quoted}' AS wh (READ_ONLY)")
+        columns = ", ".join(_RECORD_COLUMNS)
+        con.execute(f"CREATE TABLE housing AS SELECT {columns} FROM ({_housing_sql('wh.')})")
+        con.execute(f"CREATE TABLE health AS SELECT {columns} FROM ({_health_sql('wh.')})")
+        con.execute("DETACH wh")
+        empty = [t for t in ("housing", "health")
+                 if not con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]]
+        if empty:
             return _empty_candidates(), pd.DataFrame({"match_weight_bin": [], "pairs": []}), (
                 model or _settings())
         db = DuckDBAPI(connection=con)
