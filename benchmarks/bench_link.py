@@ -85,8 +85,10 @@ def main() -> None:
             print(f"(ingest took {time.perf_counter() - t0:.0f} s)", flush=True)
             if args.keep:
                 shutil.copytree(ws, args.keep, dirs_exist_ok=True)
-        out = subprocess.run([sys.executable, "-c", CHILD, str(ws)], check=True,
+        out = subprocess.run([sys.executable, "-c", CHILD, str(ws)],
                              capture_output=True, text=True)
+        if out.returncode:
+            sys.exit(f"link failed:\n{out.stderr[-4000:]}")
         figures = json.loads(out.stdout.strip().splitlines()[-1])
     label = str(args.workspace_from) if args.workspace_from else f"{args.residents:,} residents"
     counts = figures["counts"]

@@ -239,7 +239,7 @@ def test_demo_runs_its_steps_and_says_what_next(runner: CliRunner, tmp_path: Pat
     assert result.exit_code == 0, result.output
     payload = _json(result)
     assert (payload["ok"], payload["command"]) == (True, "demo")
-    assert [step["step"] for step in payload["steps"]] == ["synth", "ingest"]
+    assert [step["step"] for step in payload["steps"]] == ["synth", "ingest", "link"]
     synth = payload["steps"][0]["summary"]
     assert (synth["residents"], synth["months"], synth["seed"], synth["format"]) == (
         300, 48, 1, "csv")
@@ -247,6 +247,9 @@ def test_demo_runs_its_steps_and_says_what_next(runner: CliRunner, tmp_path: Pat
     ingested = payload["steps"][1]["summary"]
     assert {f["file"] for f in ingested["files"]} == set(synth["landing"])
     assert ingested["reconciled"] is True
+    linked = payload["steps"][2]["summary"]
+    assert linked["counts"]["linked"] > 0
+    assert linked["person_linkage"]["precision"] is not None  # the demo has a truth folder
     # the demo's key lives outside the workspace
     key_file = tmp_path / "config" / "risk_model" / "demo-pseudonym.key"
     assert key_file.exists()
@@ -263,7 +266,7 @@ def test_demo_runs_its_steps_and_says_what_next(runner: CliRunner, tmp_path: Pat
     last = human.stderr.strip().splitlines()[-1]
     assert last.startswith("Next:")
     assert str(ws.resolve() / "warehouse.duckdb") in last
-    assert str(ws.resolve() / "reports" / "data_quality.html") in last
+    assert str(ws.resolve() / "reports" / "linkage.html") in last
 
 
 # ---- ingest ----------------------------------------------------------------------------------

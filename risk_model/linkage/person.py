@@ -29,6 +29,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -254,7 +255,9 @@ def _settings(prior: float | None = None) -> dict[str, Any]:
             block_on("dob_pseudo"),
             "l.dob_swapped_pseudo = r.dob_pseudo",
             "l.dob_pseudo = r.dob_swapped_pseudo",
-            block_on("forename_phonetic", "surname_phonetic"),
+            # names that sound alike and the same birth year: a mistyped day of birth (the
+            # names alone would pair every John Smith with every other: 80M pairs at 1M)
+            block_on("forename_phonetic", "surname_phonetic", "birth_year"),
             block_on("uprns", arrays_to_explode=["uprns"]),
         ],
         retain_matching_columns=True,
@@ -403,6 +406,12 @@ def _agreement_with_nhs_links(scored: pd.DataFrame, exact: pd.DataFrame,
     }
 
 
+def _spill_dir() -> str:
+    import tempfile
+
+    return str(Path(tempfile.gettempdir()) / "risk_model_linkage.tmp").replace("'", "''")
+
+
 def _path_of(con: duckdb.DuckDBPyConnection) -> str:
     """The file behind a warehouse connection (the engine attaches it read-only)."""
     path = con.execute("SELECT path FROM duckdb_databases() "
@@ -432,6 +441,7 @@ def _score(warehouse: str, labels: pd.DataFrame, settings: LinkageSettings,
         con.execute(f"SET memory_limit = '{settings.memory_limit}'")
         con.execute(f"SET threads = {int(settings.threads)}")
         con.execute("SET preserve_insertion_order = false")
+        con.execute(f"SET temp_directory = '{_spill_dir()}'")  # spill, never die, when large
         quoted = warehouse.replace("'", "''")
         con.execute(f"ATTACH '{quoted}' AS wh (READ_ONLY)")
         columns = ", ".join(_RECORD_COLUMNS)
@@ -494,10 +504,11 @@ def _train(linker: Any, con: duckdb.DuckDBPyConnection, labels: pd.DataFrame,
             con.execute("CREATE TABLE nhs_links AS SELECT * FROM nhs_links_in")
             linker.training.estimate_m_from_pairwise_labels("nhs_links")
         else:
-            # expectation maximisation, no labels: on pairs sharing a birth date (names,
-            # sex, home), then on pairs sharing both names (date of birth)
+            # expectation maximisation, no labels: on pairs sharing a birth date (teaches
+            # names, sex, home), then on pairs sharing both names and the latest home (teaches
+            # date of birth and sex; names alone would be 74M pairs at 1M)
             for rule in (block_on("dob_pseudo"),
-                         block_on("forename_pseudo", "surname_pseudo")):
+                         block_on("forename_pseudo", "surname_pseudo", "home_uprn")):
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     rule, estimate_without_term_frequencies=True)
     finally:
