@@ -46,7 +46,12 @@ print(json.dumps({
     "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     "counts": result["counts"], "counts_by_method": result["counts_by_method"],
     "quality": {k: (result["person_linkage"] or {}).get(k)
-                for k in ("precision", "recall", "linkable_residents", "false_links")},
+                for k in ("precision", "recall", "linkable_residents", "false_links",
+                          "groups_more_than_3_points_below")},
+    "recall_by_group": {d: {r["group"]: r["recall"] for r in rows} for d, rows in
+                        (result["person_linkage"] or {}).get("by_group", {}).items()},
+    "nhs_agreement": result["nhs_agreement"],
+    "address_matching_vs_truth": (result["address_matching_vs_truth"] or {}).get("overall"),
 }))
 """
 
@@ -97,6 +102,7 @@ def main() -> None:
           f"peak RSS {figures['peak_rss_mb']:,} MB; {counts['housing_residents']:,} residents, "
           f"{counts['health_persons']:,} health persons, {counts['linked']:,} linked "
           f"{figures['counts_by_method']}; vs truth {figures['quality']}", flush=True)
+    print(f"recall by group: {figures['recall_by_group']}", flush=True)
     print(json.dumps({"benchmark": "link", **figures}))
 
 
