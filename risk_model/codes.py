@@ -95,9 +95,9 @@ def age_band(birth_year: pd.Series, year: int) -> pd.Series:
     Parameters
     ----------
     birth_year : pandas.Series
-        Years of birth (numbers or text); missing or unparseable gives ``"unknown"``.
+        Years of birth (numbers or text); missing or unparseable gives ``"not known"``.
     year : int
-        The year the ages are taken in.
+        The year the ages are taken in (age reached that year).
 
     Returns
     -------
@@ -105,7 +105,7 @@ def age_band(birth_year: pd.Series, year: int) -> pd.Series:
         Band labels, same index.
     """
     age = year - pd.to_numeric(birth_year, errors="coerce")
-    out = pd.Series("unknown", index=birth_year.index, dtype="object")
-    for lo, hi, label in AGE_BANDS:
-        out[(age >= lo) & (age <= hi)] = label
-    return out
+    band = pd.Series("not known", index=birth_year.index, dtype="object")
+    for low, high, label in AGE_BANDS:
+        band[((age >= low) & (age <= high)).fillna(False).astype(bool)] = label
+    return band

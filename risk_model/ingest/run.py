@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from risk_model import __version__
-from risk_model.codes import ETHNIC_GROUP_OF
+from risk_model.codes import ETHNIC_GROUP_OF, age_band
 from risk_model.config import Workspace
 from risk_model.disclosure import suppress_count
 from risk_model.errors import ConfigError, DataError
@@ -67,7 +67,6 @@ RUNS_TABLE = "ingest_runs"
 RECONCILIATION_TABLE = "ingest_reconciliation"
 QUALITY_TABLE = "ingest_quality"
 OPT_OUT_SOURCE = "national_data_opt_outs"
-_AGE_BANDS = [(0, 15, "0-15"), (16, 39, "16-39"), (40, 64, "40-64"), (65, 200, "65+")]
 _DUCKDB_MEMORY = "3GB"
 #: Where each warehouse row came from: the landing file and its 1-based data row.
 _PROVENANCE = ("source_file", "source_row")
@@ -402,7 +401,7 @@ class _Run:
             groups["ethnic_group"] = rows["ethnic_category"].map(
                 ETHNIC_GROUP_OF, na_action="ignore").fillna("Not stated")
         if "birth_year" in rows:
-            groups["age_band"] = _age_bands(rows["birth_year"], self.today)
+            groups["age_band"] = age_band(rows["birth_year"], self.today.year)
         self.opt_out_groups.setdefault("all", {}).setdefault("people", set()).update(people)
         if contract.source != "gp_registrations":
             return  # groups come from the registration, the fullest record of a person
@@ -474,7 +473,7 @@ class _Run:
                 ETHNIC_GROUP_OF, na_action="ignore").fillna("Not stated")
             groups[f"{nhs[0]} by ethnic group"] = (frame[nhs[0]], labels)
         if nhs and dob:
-            bands = _age_bands(frame[dob[0]].dt.year.astype("Int64"), self.today)
+            bands = age_band(frame[dob[0]].dt.year.astype("Int64"), self.today.year)
             groups[f"{nhs[0]} by age band"] = (frame[nhs[0]], bands)
         profile = profile_source(
             contract.source, frame, rows_read=rec.rows_read, rows_accepted=rec.rows_accepted,
@@ -550,15 +549,6 @@ def _append(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, *,
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
     finally:
         con.unregister("_incoming")
-
-
-def _age_bands(birth_year: pd.Series, today: date) -> pd.Series:
-    """Broad age bands (age reached this year) for reporting; ``not known`` without a year."""
-    age = today.year - birth_year
-    band = pd.Series("not known", index=birth_year.index, dtype="object")
-    for low, high, label in _AGE_BANDS:
-        band[((age >= low) & (age <= high)).fillna(False).astype(bool)] = label
-    return band
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:

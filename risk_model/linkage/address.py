@@ -41,7 +41,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from risk_model.codes import ETHNIC_GROUP_OF
+from risk_model.codes import ETHNIC_GROUP_OF, age_band
 from risk_model.disclosure import suppress_count, suppressed_rate
 from risk_model.errors import ConfigError, DataError
 
@@ -89,7 +89,6 @@ _ACCEPTED = ("exact", "probabilistic", "supplied_confirmed", "supplied_corrected
 
 #: Warehouse table of the matching's counts by method, per run and file (no UPRNs).
 MATCHING_RUNS_TABLE = "address_matching_runs"
-_AGE_BANDS = [(0, 15, "0-15"), (16, 39, "16-39"), (40, 64, "40-64"), (65, 200, "65+")]
 
 #: Common street-type abbreviations, spelt out before the exact join.
 _STREET_TYPES = {
@@ -471,7 +470,7 @@ def summarise_address_matching(con: duckdb.DuckDBPyConnection, *,
         "area": rows["postcode_district"].astype("object").fillna("not known"),
         "ethnic_group": rows["ethnic_category"].map(
             ETHNIC_GROUP_OF, na_action="ignore").astype("object").fillna("Not stated"),
-        "age_band": _age_band(rows["birth_year"], as_of),
+        "age_band": age_band(rows["birth_year"], as_of.year),
     }
     methods = rows["method"].value_counts()
     summary: dict[str, Any] = {
@@ -565,9 +564,3 @@ def address_matching_quality(con: duckdb.DuckDBPyConnection,
     }
 
 
-def _age_band(birth_year: pd.Series, as_of: date) -> pd.Series:
-    age = as_of.year - pd.to_numeric(birth_year, errors="coerce")
-    band = pd.Series("not known", index=birth_year.index, dtype="object")
-    for low, high, label in _AGE_BANDS:
-        band[((age >= low) & (age <= high)).fillna(False).astype(bool)] = label
-    return band

@@ -40,10 +40,6 @@ def data_end(con: duckdb.DuckDBPyConnection) -> pd.Timestamp:
     return pd.Timestamp(value)
 
 
-def _age_band(birth_year: pd.Series, when: pd.Timestamp) -> pd.Series:
-    return age_band(birth_year, when.year)
-
-
 def _imd_quintile(decile: pd.Series) -> pd.Series:
     q = (pd.to_numeric(decile, errors="coerce") + 1) // 2
     return q.map(lambda v: "unknown" if pd.isna(v) else f"Q{int(v)}")
@@ -62,7 +58,7 @@ def _resident_groups(con: duckdb.DuckDBPyConnection, when: pd.Timestamp) -> pd.D
     return pd.DataFrame({
         "resident_id_pseudo": frame["resident_id_pseudo"],
         "ethnic_group": frame["ethnic_category"].map(ETHNIC_GROUP_OF).fillna("Not stated"),
-        "age_band": _age_band(frame["birth_year"], when),
+        "age_band": age_band(frame["birth_year"], when.year),
         "sex": frame["sex"].fillna("unknown"),
         "imd_quintile": _imd_quintile(frame["imd_decile"]),
         "moved_last_2_years": np.where(
@@ -156,7 +152,7 @@ def _truth_groups(truth: Path, resident_person: pd.Series, when: pd.Timestamp,
     birth_year = pid.map(persons["birth_month"]).astype("string").str.slice(0, 4)
     return pd.DataFrame({
         "ethnic_group": pid.map(persons["ethnic_group"]).fillna("Not stated").to_numpy(),
-        "age_band": _age_band(birth_year, when).to_numpy(),
+        "age_band": age_band(birth_year, when.year).to_numpy(),
         "sex": pid.map(persons["sex"]).fillna("unknown").to_numpy(),
         "imd_quintile": _imd_quintile(
             pid.index.to_series().map(tenancy_uprn).map(homes["imd_decile"])).to_numpy(),
