@@ -4,9 +4,20 @@ This is the one linkage step that reads an address, so ingest runs it inside the
 (:mod:`risk_model.ingest.run`): it takes the landing rows, and only the UPRN, the match score,
 whether the match was accepted and how it was made reach the warehouse, never the address.
 
-Matching uses the Ministry of Justice's ``uk-address-matcher`` (an exact stage, then its
-pretrained Splink model) in a throwaway in-memory DuckDB connection with its own memory limit
-and spill folder. Identical addresses (household members share one) are matched once.
+Identical addresses (household members share one) are matched once, in three passes:
+
+1. exact: the address, cleaned of case, punctuation, layout and street-type abbreviations, is
+   exactly one gazetteer address at the same postcode;
+2. fuzzy (:func:`_fuzzy_matches`, vectorised in DuckDB): at the same postcode, with the same
+   numbers (flat and house), the letters are within :data:`FUZZY_MAX_EDITS` edits
+   (Damerau-Levenshtein) of exactly one home's address, written in full, without the
+   building's street number, or without the flat (a building with one flat). An address that
+   is exactly the address of several homes (a building of several flats named without the
+   flat number; a building name used twice at one postcode) is ambiguous by construction and
+   left unmatched, without asking the matcher;
+3. the rest go to the Ministry of Justice's ``uk-address-matcher`` (an exact stage, then its
+   pretrained Splink model) in a throwaway in-memory DuckDB connection with its own memory
+   limit and spill folder.
 
 A UPRN a practice supplied is checked, not trusted: it is kept when the gazetteer knows it and
 the matcher finds the same home; replaced when the matcher finds another home exactly, or
@@ -17,7 +28,8 @@ The warehouse columns (``uprn_match_method`` values are :data:`METHODS`):
 
 - ``uprn``: the accepted UPRN, null when no match was accepted;
 - ``uprn_match_score``: the Splink match weight (log2 Bayes factor) of the best gazetteer
-  candidate, or :data:`EXACT_SCORE` for an exact match; null when there was no candidate;
+  candidate, :data:`EXACT_SCORE` for an exact match, or :data:`FUZZY_SCORE` less the number of
+  edits for a fuzzy match; null when there was no candidate;
 - ``uprn_match_accepted``: whether ``uprn`` holds a match;
 - ``uprn_match_method``: how the row was decided;
 - ``uprn_supplied``, ``uprn_supplied_valid``: whether the practice supplied a UPRN, and whether
@@ -48,6 +60,8 @@ from risk_model.errors import ConfigError, DataError
 __all__ = [
     "ADDRESS_COLUMNS",
     "EXACT_SCORE",
+    "FUZZY_MAX_EDITS",
+    "FUZZY_SCORE",
     "GAZETTEER_COLUMNS",
     "MATCHING_RUNS_TABLE",
     "METHODS",
@@ -68,10 +82,17 @@ GAZETTEER_COLUMNS = ("UPRN", "SAO_TEXT", "PAO_TEXT", "PAO_START_NUMBER", "STREET
 #: ``uprn_match_score`` of an exact match (the matcher gives it no weight): a fixed value well
 #: above the acceptance threshold; select exact matches by ``uprn_match_method``, not by score.
 EXACT_SCORE = 50.0
+#: ``uprn_match_score`` of a fuzzy match is this less the number of edits (so 28 to 30): well
+#: above the acceptance threshold; select fuzzy matches by ``uprn_match_method``.
+FUZZY_SCORE = 30.0
+#: Most Damerau-Levenshtein edits (on the letters, numbers equal) for a fuzzy match.
+FUZZY_MAX_EDITS = 2
 
 #: Every ``uprn_match_method``, with its meaning.
 METHODS: dict[str, str] = {
     "exact": "no UPRN supplied; the address is exactly a gazetteer address (accepted)",
+    "fuzzy": "no UPRN supplied; at the same postcode and with the same numbers, the address "
+             f"is within {FUZZY_MAX_EDITS} letter edits of exactly one home's (accepted)",
     "probabilistic": "no UPRN supplied; the Splink model's best candidate clears the "
                      "thresholds (accepted)",
     "supplied_confirmed": "the supplied UPRN is the home the matcher finds (accepted)",
@@ -82,9 +103,11 @@ METHODS: dict[str, str] = {
                          "gazetteer at the row's postcode (accepted)",
     "supplied_rejected": "the supplied UPRN is unknown or at another postcode and the matcher "
                          "is not confident (not accepted)",
-    "unmatched": "no UPRN supplied and no candidate clears the thresholds (not accepted)",
+    "unmatched": "no UPRN supplied and no candidate clears the thresholds, or the address is "
+                 "exactly that of several homes (a building of several flats without the flat "
+                 "number): ambiguous, so not asked of the matcher (not accepted)",
 }
-_ACCEPTED = ("exact", "probabilistic", "supplied_confirmed", "supplied_corrected",
+_ACCEPTED = ("exact", "fuzzy", "probabilistic", "supplied_confirmed", "supplied_corrected",
              "supplied_postcode")
 
 #: Warehouse table of the matching's counts by method, per run and file (no UPRNs).
@@ -202,21 +225,30 @@ def match_addresses(addresses: pd.DataFrame, gazetteer: pd.DataFrame, *,
     distinct = messy.iloc[first].reset_index(drop=True)
     distinct["unique_id"] = np.arange(len(distinct), dtype="int64")
     best = _exact_matches(distinct, canonical)
+    best["fuzzy"] = pd.array(np.zeros(len(best), dtype=bool), dtype="boolean")
     rest = best["candidate"].isna().to_numpy()
     t1 = time.perf_counter()
+    fuzzy, ambiguous = _fuzzy_matches(distinct[rest], _home_keys(gazetteer))
+    best.loc[fuzzy.index, list(fuzzy.columns)] = fuzzy
+    n_exact, n_fuzzy = int((~rest).sum()), len(fuzzy)
+    rest = rest & ~(distinct.index.isin(fuzzy.index) | distinct.index.isin(ambiguous))
+    t2 = time.perf_counter()
     residual = distinct[rest].reset_index(drop=True)
     residual["unique_id"] = np.arange(len(residual), dtype="int64")
     found = _run_matcher(residual, canonical, settings)
     found.index = distinct.index[rest]
+    found["fuzzy"] = pd.array(np.zeros(len(found), dtype=bool), dtype="boolean")
     best = pd.concat([best[~rest], found]).sort_index()
-    log.info("address matching: %d distinct addresses, %d matched exactly before the matcher, "
-             "%d through uk-address-matcher in %.1f s", len(distinct), int((~rest).sum()),
-             int(rest.sum()), time.perf_counter() - t1)
+    log.info("address matching: %d distinct addresses, %d matched exactly, %d fuzzily and %d "
+             "left unmatched as ambiguous (%.1f s) before the matcher, %d through "
+             "uk-address-matcher in %.1f s", len(distinct), n_exact, n_fuzzy, len(ambiguous),
+             t2 - t1, int(rest.sum()), time.perf_counter() - t2)
     per_row = best.reindex(codes)
     candidate = pd.array(per_row["candidate"].to_numpy(), dtype="Int64")
     score = pd.array(per_row["score"].to_numpy(), dtype="Float64")
     confident = per_row["confident"].fillna(False).to_numpy(dtype=bool)
     exact = per_row["exact"].fillna(False).to_numpy(dtype=bool)
+    fuzzy_row = per_row["fuzzy"].fillna(False).to_numpy(dtype=bool)
 
     supplied = pd.array(pd.to_numeric(addresses["UPRN"], errors="coerce"), dtype="Int64")
     has_supplied = ~pd.isna(supplied)
@@ -232,10 +264,12 @@ def match_addresses(addresses: pd.DataFrame, gazetteer: pd.DataFrame, *,
 
     method = np.full(len(addresses), "unmatched", dtype=object)
     method[~has_supplied & confident & exact] = "exact"
-    method[~has_supplied & confident & ~exact] = "probabilistic"
+    method[~has_supplied & confident & ~exact & ~fuzzy_row] = "probabilistic"
+    method[~has_supplied & confident & fuzzy_row] = "fuzzy"
     method[has_supplied] = "supplied_rejected"
     # within the supplied home's postcode the matcher may confuse flats: only an exact
-    # address, or a confident match when the supplied home is at another postcode, overrides
+    # address, or a confident (or fuzzy) match when the supplied home is at another postcode,
+    # overrides
     overrides = confident & (exact | ~same_postcode)
     method[has_supplied & same_postcode & ~overrides] = "supplied_postcode"
     method[has_supplied & overrides & ~agrees] = "supplied_corrected"
@@ -324,8 +358,9 @@ def _exact_matches(messy: pd.DataFrame, canonical: pd.DataFrame) -> pd.DataFrame
     """Match addresses equal to one gazetteer address at the same postcode.
 
     Layout, case, punctuation and street-type abbreviations are set aside. The rest (null
-    ``candidate``) go to the matcher. This is a cheaper, stricter form of the matcher's own
-    exact stage, run first so that the matcher sees only the harder addresses.
+    ``candidate``) go on to :func:`_fuzzy_matches`, then the matcher. This is a cheaper,
+    stricter form of the matcher's own exact stage, run first so that the matcher sees only
+    the harder addresses.
     """
     forms = [canonical["address_concat"]]
     if "address_without_number" in canonical:  # a flat by its building's name, no number
@@ -347,6 +382,121 @@ def _exact_matches(messy: pd.DataFrame, canonical: pd.DataFrame) -> pd.DataFrame
         "confident": pd.array(hit, dtype="boolean"),
         "margin": pd.array(np.full(len(rows), np.nan), dtype="Float64"),
     }, index=messy.index)
+
+
+def _part_key(values: pd.Series) -> pd.Series:
+    """:func:`_exact_key` of one address part, computed once per distinct value; blank as null."""
+    text = _text(values)
+    uniques = pd.Series(text.dropna().unique(), dtype="string")
+    keys = pd.Series(_exact_key(uniques).to_numpy(object), index=uniques.to_numpy(object))
+    out = text.map(keys)
+    return out.mask(out == "").astype(object)
+
+
+def _home_keys(gazetteer: pd.DataFrame) -> pd.DataFrame:
+    """Per home: its postcode and the exact keys of its parts (flat, building, number, ...)."""
+    g = gazetteer.drop_duplicates("UPRN", keep="last")
+    number = pd.to_numeric(g["PAO_START_NUMBER"], errors="coerce").astype("Int64")
+    return pd.DataFrame({
+        "uprn": pd.to_numeric(g["UPRN"]).astype("int64").to_numpy(),
+        "postcode": _postcode(g["POSTCODE_LOCATOR"]).to_numpy(dtype=object),
+        "sao": _part_key(g["SAO_TEXT"]).to_numpy(object),
+        "pao": _part_key(g["PAO_TEXT"]).to_numpy(object),
+        "number": number.astype("string").astype(object).where(number.notna(), None).to_numpy(),
+        "street": _part_key(g["STREET_DESCRIPTION"]).to_numpy(object),
+        "locality": _part_key(g["LOCALITY"]).to_numpy(object),
+        "town": _part_key(g["TOWN_NAME"]).to_numpy(object),
+    })
+
+
+def _fuzzy_matches(messy: pd.DataFrame, homes: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
+    """Match addresses within a few letter edits of exactly one home at the same postcode.
+
+    Each home is written four ways (in full; without the building's street number; without
+    the flat; without both), each as its exact key (:func:`_exact_key`) split into its numbers
+    and its letters. An address is a candidate for a home when the postcode and the numbers are
+    equal and the letters are within :data:`FUZZY_MAX_EDITS` Damerau-Levenshtein edits of one
+    of its forms. With exactly one candidate home the address is matched (score
+    :data:`FUZZY_SCORE` less the fewest edits). An address that is exactly (no edit) a form of
+    several homes, such as a building of several flats named without the flat number, is
+    ambiguous by construction: its index is returned apart, to be left unmatched. Any other
+    address with several candidates is left to the matcher.
+
+    Returns the matches (``candidate``, ``score``, ``exact``, ``confident``, ``margin``,
+    ``fuzzy``, indexed like ``messy``) and the index of the ambiguous addresses.
+    """
+    empty = pd.DataFrame({"candidate": pd.array([], dtype="Int64"),
+                          "score": pd.array([], dtype="Float64"),
+                          "exact": pd.array([], dtype="boolean"),
+                          "confident": pd.array([], dtype="boolean"),
+                          "margin": pd.array([], dtype="Float64"),
+                          "fuzzy": pd.array([], dtype="boolean")})
+    if messy.empty or homes.empty:
+        return empty, pd.Index([], dtype="int64")
+    rows = pd.DataFrame({"row": np.arange(len(messy), dtype="int64"),
+                         "key": _exact_key(messy["address_concat"]).to_numpy(dtype=object),
+                         "postcode": messy["postcode"].to_numpy(dtype=object)})
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET preserve_insertion_order = false")
+        con.register("rows_df", rows)
+        con.register("homes_df", homes)
+        found = con.execute(f"""
+            WITH forms AS (
+                SELECT uprn, postcode,
+                       concat_ws(' ', sao, pao, number, street, locality, town) AS key
+                FROM homes_df
+                UNION
+                SELECT uprn, postcode, concat_ws(' ', sao, pao, street, locality, town)
+                FROM homes_df WHERE number IS NOT NULL AND (sao IS NOT NULL OR pao IS NOT NULL)
+                UNION
+                SELECT uprn, postcode, concat_ws(' ', pao, number, street, locality, town)
+                FROM homes_df WHERE sao IS NOT NULL
+                UNION
+                SELECT uprn, postcode, concat_ws(' ', pao, street, locality, town)
+                FROM homes_df WHERE sao IS NOT NULL AND pao IS NOT NULL AND number IS NOT NULL
+            ),
+            split_forms AS (
+                SELECT uprn, postcode,
+                       array_to_string(regexp_extract_all(key, '[0-9]+'), ' ') AS digits,
+                       trim(regexp_replace(regexp_replace(key, '[0-9]+', ' ', 'g'),
+                                           ' +', ' ', 'g')) AS letters
+                FROM forms WHERE postcode IS NOT NULL AND key <> ''
+            ),
+            split_rows AS (
+                SELECT row, postcode,
+                       array_to_string(regexp_extract_all(key, '[0-9]+'), ' ') AS digits,
+                       trim(regexp_replace(regexp_replace(key, '[0-9]+', ' ', 'g'),
+                                           ' +', ' ', 'g')) AS letters
+                FROM rows_df WHERE postcode IS NOT NULL AND key IS NOT NULL AND key <> ''
+            ),
+            pairs AS (
+                SELECT r.row, f.uprn,
+                       min(damerau_levenshtein(r.letters, f.letters)) AS edits
+                FROM split_rows r
+                JOIN split_forms f USING (postcode, digits)
+                WHERE abs(length(r.letters) - length(f.letters)) <= {FUZZY_MAX_EDITS}
+                  AND damerau_levenshtein(r.letters, f.letters) <= {FUZZY_MAX_EDITS}
+                GROUP BY r.row, f.uprn
+            )
+            SELECT row, count(*) AS homes, count(*) FILTER (WHERE edits = 0) AS exactly,
+                   min(uprn) AS uprn, min(edits) AS edits
+            FROM pairs GROUP BY row
+        """).df()
+    finally:
+        con.close()
+    unique = found[found["homes"] == 1]
+    ambiguous = found.loc[found["exactly"] >= 2, "row"].to_numpy(dtype="int64")
+    index = messy.index[unique["row"].to_numpy(dtype="int64")]
+    matches = pd.DataFrame({
+        "candidate": pd.array(unique["uprn"].to_numpy(dtype="int64"), dtype="Int64"),
+        "score": pd.array(FUZZY_SCORE - unique["edits"].to_numpy(dtype=float), dtype="Float64"),
+        "exact": pd.array(np.zeros(len(unique), dtype=bool), dtype="boolean"),
+        "confident": pd.array(np.ones(len(unique), dtype=bool), dtype="boolean"),
+        "margin": pd.array(np.full(len(unique), np.nan), dtype="Float64"),
+        "fuzzy": pd.array(np.ones(len(unique), dtype=bool), dtype="boolean"),
+    }, index=index)
+    return matches, messy.index[ambiguous]
 
 
 def _run_matcher(messy: pd.DataFrame, canonical: pd.DataFrame,

@@ -17,10 +17,13 @@ from risk_model.errors import ConfigError, DataError
 from risk_model.ingest import KEY_ENV, ingest, load_key
 from risk_model.linkage.address import (
     ADDRESS_COLUMNS,
+    FUZZY_SCORE,
     GAZETTEER_COLUMNS,
     MATCHING_RUNS_TABLE,
     METHODS,
     MatchSettings,
+    _fuzzy_matches,
+    _home_keys,
     address_matching_quality,
     match_addresses,
     summarise_address_matching,
@@ -229,3 +232,61 @@ def test_without_a_gazetteer_nothing_is_accepted(small_csv: SynthRun) -> None:
     assert out["uprn"].isna().all()
     assert out.loc[gp.index[0], "uprn_match_method"] == "supplied_rejected"
     assert not out.loc[gp.index[0], "uprn_supplied_valid"]
+
+
+def _gazetteer(*homes: tuple[int, str | None, str | None, str, str]) -> pd.DataFrame:
+    """Hand-made gazetteer rows: (UPRN, flat, building, number, street) at one postcode."""
+    return pd.DataFrame({
+        "UPRN": [str(h[0]) for h in homes], "SAO_TEXT": [h[1] for h in homes],
+        "PAO_TEXT": [h[2] for h in homes], "PAO_START_NUMBER": [h[3] for h in homes],
+        "STREET_DESCRIPTION": [h[4] for h in homes], "LOCALITY": "NORTHFIELD",
+        "TOWN_NAME": "SYNTHTON", "POSTCODE_LOCATOR": "QX1 1AA"})
+
+
+def _rows(*lines: tuple[str, str | None]) -> pd.DataFrame:
+    """GP address rows: (first line, supplied UPRN), in Northfield at the same postcode."""
+    return pd.DataFrame({
+        "ADDRESS_LINE_1": [line[0] for line in lines], "ADDRESS_LINE_2": "Northfield",
+        "ADDRESS_LINE_3": "Synthton", "ADDRESS_LINE_4": None, "POSTCODE": "QX11AA",
+        "UPRN": [line[1] for line in lines]})
+
+
+_HOMES = _gazetteer(
+    (101, None, None, "12", "HAZEL CRESCENT"), (102, None, None, "14", "HAZEL CRESCENT"),
+    (103, None, None, "12", "HOLLY ROAD"),
+    (201, "FLAT 1", "ROWAN POINT", "37", "HAZEL CRESCENT"),
+    (202, "FLAT 2", "ROWAN POINT", "37", "HAZEL CRESCENT"),
+    (301, "FLAT 1", "OAK LODGE", "31", "HAZEL CRESCENT"),
+)
+
+
+def test_a_street_with_one_typo_is_matched_fuzzily_to_its_home() -> None:
+    out = match_addresses(_rows(("12 Hazle Cres", None), ("14 Hazel Cresent", None),
+                                ("12 Hazle Crescent", "101")), _HOMES)
+    assert list(out["uprn"]) == [101, 102, 101]
+    assert list(out["uprn_match_method"]) == ["fuzzy", "fuzzy", "supplied_confirmed"]
+    # a swap of two letters is one edit, as is a missing letter
+    assert list(out["uprn_match_score"]) == [FUZZY_SCORE - 1] * 3
+    assert out["uprn_match_accepted"].all()
+
+
+def test_a_building_of_several_flats_without_the_flat_number_is_not_accepted() -> None:
+    out = match_addresses(_rows(("Rowan Point, 37 Hazel Crescent", None),
+                                ("Oak Lodge, 31 Hazel Crescent", None)), _HOMES)
+    assert out.loc[0, "uprn_match_method"] == "unmatched"
+    assert not out.loc[0, "uprn_match_accepted"]
+    assert pd.isna(out.loc[0, "uprn"])
+    # a building with one flat: the address can only be that flat
+    assert out.loc[1, "uprn_match_method"] == "fuzzy"
+    assert out.loc[1, "uprn"] == 301
+
+
+def test_a_typo_close_to_two_homes_is_not_matched_fuzzily() -> None:
+    homes = _gazetteer((1, None, None, "12", "HILL ROAD"), (2, None, None, "12", "MILL ROAD"))
+    messy = pd.DataFrame({"address_concat": ["12 HILK ROAD, NORTHFIELD, SYNTHTON",
+                                             "12 HILL ROAD, NORTHFIELD, SYNTHTON"],
+                          "postcode": ["QX1 1AA", "QX1 1AA"]})
+    matches, ambiguous = _fuzzy_matches(messy, _home_keys(homes))
+    assert list(matches.index) == []  # both within two edits: neither is accepted
+    assert list(ambiguous) == []      # nor ruled ambiguous: the matcher decides
+    assert set(METHODS) >= {"fuzzy", "unmatched"}
