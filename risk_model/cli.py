@@ -466,12 +466,10 @@ def _link_step(workspace: Workspace, report: _Report, *, overwrite: bool,
     from risk_model.linkage.person import LinkageSettings
     from risk_model.linkage.run import link
 
-    defaults = LinkageSettings()
+    given = {"accept_probability": accept, "review_probability": review,
+             "m_estimation": m_estimation}
     try:
-        settings = LinkageSettings(
-            accept_probability=defaults.accept_probability if accept is None else accept,
-            review_probability=defaults.review_probability if review is None else review,
-            m_estimation=m_estimation or defaults.m_estimation)
+        settings = LinkageSettings(**{k: v for k, v in given.items() if v is not None})
     except ValueError as exc:
         raise ConfigError(str(exc).replace("m_estimation", "--m-estimation"),
                           hint="choose 0 < --review <= --accept < 1 and --m-estimation em or "

@@ -39,8 +39,6 @@ __all__ = [
     "EVIDENCE_LABELS",
     "LinkageSettings",
     "PersonLinkage",
-    "health_persons",
-    "housing_records",
     "link_persons",
 ]
 
@@ -124,21 +122,25 @@ _RECORD_COLUMNS = ("unique_id", "forename_pseudo", "forename_phonetic", "surname
 
 
 def _housing_sql(db: str = "") -> str:
+    """One record per housing resident, at their tenancy's home (``db``: schema prefix)."""
     return f"""
         SELECT r.resident_id_pseudo AS unique_id, r.tenancy_ref, r.nhs_pseudo,
                r.forename_pseudo, r.forename_phonetic, r.surname_pseudo, r.surname_phonetic,
                r.dob_pseudo, r.dob_swapped_pseudo, r.birth_year, r.birth_month, r.sex,
-               CASE WHEN t.uprn IS NULL THEN [] ELSE [t.uprn] END AS uprns, t.uprn AS home_uprn,
-               CASE WHEN g.postcode_district IS NULL THEN [] ELSE [g.postcode_district] END
-                   AS districts
+               CASE WHEN t.uprn IS NULL THEN [] ELSE [t.uprn] END AS uprns, t.uprn AS home_uprn
         FROM {db}housing_residents r
         LEFT JOIN {db}tenancies t USING (tenancy_ref)
-        LEFT JOIN {db}gazetteer g ON g.uprn = t.uprn
         ORDER BY r.resident_id_pseudo
     """
 
 
 def _health_sql(db: str = "") -> str:
+    """One record per health person (NHS-number pseudonym in GP data).
+
+    Names, date of birth and sex come from the person's latest registration (a short duplicate
+    registration elsewhere never wins over an open one); ``uprns`` holds every home the person
+    was registered at, ``home_uprn`` the latest.
+    """
     latest = "(COALESCE(address_to, DATE '9999-12-31'), address_from, source_row)"
     picks = ",\n".join(
         f"arg_max({c}, {latest}) AS {c}" for c in
@@ -147,9 +149,7 @@ def _health_sql(db: str = "") -> str:
     return f"""
         SELECT nhs_pseudo AS unique_id, {picks},
                list_sort(COALESCE(list(DISTINCT uprn) FILTER (WHERE uprn IS NOT NULL), []))
-                   AS uprns, arg_max(uprn, {latest}) AS home_uprn,
-               list_sort(COALESCE(list(DISTINCT postcode_district)
-                   FILTER (WHERE postcode_district IS NOT NULL), [])) AS districts
+                   AS uprns, arg_max(uprn, {latest}) AS home_uprn
         FROM {db}gp_registrations
         WHERE nhs_pseudo IS NOT NULL
         GROUP BY nhs_pseudo
@@ -157,46 +157,7 @@ def _health_sql(db: str = "") -> str:
     """
 
 
-def housing_records(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Return one linkage record per housing resident, with their tenancy's home.
-
-    Parameters
-    ----------
-    con : duckdb.DuckDBPyConnection
-        The warehouse.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``unique_id`` (the resident pseudonym), ``tenancy_ref``, ``nhs_pseudo``, the
-        quasi-identifiers, ``uprns`` and ``districts`` (lists with the tenancy's UPRN and
-        postcode district) and ``home_uprn`` (the tenancy's UPRN).
-    """
-    return con.execute(_housing_sql()).df()
-
-
-def health_persons(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Return one linkage record per health person (NHS-number pseudonym in GP data).
-
-    Names, date of birth and sex come from the person's latest registration (a short duplicate
-    registration elsewhere never wins over an open one); ``uprns`` and ``districts`` hold every
-    home and postcode district the person was registered at, ``home_uprn`` the latest home.
-    (:func:`link_persons` builds the same records inside its engine, without pandas.)
-
-    Parameters
-    ----------
-    con : duckdb.DuckDBPyConnection
-        The warehouse.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``unique_id`` (the NHS-number pseudonym) and the quasi-identifiers.
-    """
-    return con.execute(_health_sql()).df()
-
-
-def _settings(prior: float | None = None) -> dict[str, Any]:
+def _settings() -> dict[str, Any]:
     """The Splink settings, declared once (comparisons, blocking), as a plain dict.
 
     The m probabilities given here are only EM's starting point (what a record-linkage
@@ -263,7 +224,7 @@ def _settings(prior: float | None = None) -> dict[str, Any]:
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=False,
         additional_columns_to_retain=[],
-        probability_two_random_records_match=prior or 1e-4,
+        probability_two_random_records_match=1e-4,  # replaced by the estimate
     )
     return creator.get_settings("duckdb").as_dict()
 
@@ -450,11 +411,11 @@ def _score(warehouse: str, labels: pd.DataFrame, settings: LinkageSettings,
         con.execute("DETACH wh")
         empty = [t for t in ("housing", "health")
                  if not con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]]
+        spec = model or _settings()
         if empty:
-            return _empty_candidates(), pd.DataFrame({"match_weight_bin": [], "pairs": []}), (
-                model or _settings())
+            return _empty_candidates(), pd.DataFrame({"match_weight_bin": [], "pairs": []}), spec
         db = DuckDBAPI(connection=con)
-        linker = Linker(["housing", "health"], model or _settings(), db,
+        linker = Linker(["housing", "health"], spec, db,
                         input_table_aliases=["housing", "health"],
                         set_up_basic_logging=False)  # the CLI owns logging
         if model is None:

@@ -12,6 +12,7 @@ import base64
 import html
 import io
 import json
+import math
 from typing import Any
 
 __all__ = ["charts", "render_html", "render_json"]
@@ -70,8 +71,6 @@ def charts(summary: dict[str, Any]) -> dict[str, Any]:
 
 def _weight_of(probability: float) -> float:
     """The match weight at a match probability (Splink's weight includes the prior)."""
-    import math
-
     return math.log2(probability / (1 - probability))
 
 

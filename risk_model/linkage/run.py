@@ -135,8 +135,9 @@ def link(workspace: Workspace, *, settings: LinkageSettings | None = None,
         }
         figures = charts(summary)
         staged = {name: stage / target.name for name, target in targets.items()}
-        staged["json"].write_text(render_json(summary), encoding="utf-8")
-        staged["run_json"].write_text(render_json(summary), encoding="utf-8")
+        text = render_json(summary)
+        staged["json"].write_text(text, encoding="utf-8")
+        staged["run_json"].write_text(text, encoding="utf-8")
         staged["html"].write_text(render_html(summary, figures), encoding="utf-8")
         staged["model"].write_text(model_json(people.model), encoding="utf-8")
 
@@ -224,7 +225,7 @@ def _track(workspace: Workspace, run_id: str, settings: LinkageSettings,
         run.log_metrics({
             "counts": person["counts"],
             "by_method": person["counts_by_method"],
-            "nhs_agreement": {k: v for k, v in person["nhs_agreement"].items()},
+            "nhs_agreement": person["nhs_agreement"],
             "link_rate": summary["link_rates"]["link_rate"],
             "expected_false_links": summary["link_rates"]["expected_false_links"],
             "truth": {k: truth.get(k) for k in ("precision", "recall", "false_links",

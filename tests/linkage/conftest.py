@@ -22,6 +22,7 @@ from risk_model.config import Workspace
 from risk_model.ingest import KEY_ENV, PseudonymKey, ingest, load_key
 from risk_model.linkage.run import LinkResult, link
 from tests.conftest import make_run
+from tests.ingest.conftest import read_landing, write_landing
 
 TEST_KEY = "linkage-test-key-" + "0123456789abcdef" * 3
 INGEST_DAY = date(2026, 11, 24)
@@ -52,14 +53,6 @@ def linked_area(tmp_path_factory: pytest.TempPathFactory, link_key: PseudonymKey
     planted = plant_hard_cases(run.ws)
     ingest(run.ws, key=link_key, today=INGEST_DAY)
     return Linked(run.ws, link(run.ws), planted)
-
-
-def read_landing(ws: Workspace, name: str) -> pd.DataFrame:
-    return pd.read_csv(ws.landing / name, dtype=str, keep_default_na=False, na_values=[""])
-
-
-def write_landing(ws: Workspace, name: str, frame: pd.DataFrame) -> None:
-    frame.to_csv(ws.landing / name, index=False)
 
 
 def plant_hard_cases(ws: Workspace) -> dict[str, Any]:

@@ -136,13 +136,18 @@ def test_no_address_text_in_the_warehouse_logs_or_reports(ingested: Workspace,
     assert not [s for s in streets if s in text]
 
 
+def _true_uprns(run: SynthRun, rows: int) -> pd.Series:
+    """The true UPRN of the first ``rows`` GP registration rows."""
+    truth = run.truth("record_identity")
+    truth = truth[truth["source"] == "gp_registrations"].set_index("row_number")["uprn"]
+    return truth.reindex(range(1, rows + 1))
+
+
 @pytest.mark.slow
 def test_a_wrong_supplied_uprn_is_not_trusted(small_csv: SynthRun) -> None:
     gp = _landing(small_csv, "gp_registrations").iloc[:120].reset_index(drop=True)
     gazetteer = _landing(small_csv, "gazetteer")
-    truth = small_csv.truth("record_identity")
-    truth = truth[truth["source"] == "gp_registrations"].set_index("row_number")["uprn"]
-    true_uprn = truth.reindex(range(1, len(gp) + 1)).to_numpy()
+    true_uprn = _true_uprns(small_csv, len(gp)).to_numpy()
     # another home's UPRN, at another postcode, on every third row; one the gazetteer lacks
     postcode = gazetteer.set_index("UPRN")["POSTCODE_LOCATOR"]
     planted = gp.index[::3]
@@ -170,9 +175,7 @@ def test_a_wrong_supplied_uprn_is_not_trusted(small_csv: SynthRun) -> None:
 def test_a_correct_supplied_uprn_is_confirmed(small_csv: SynthRun) -> None:
     gp = _landing(small_csv, "gp_registrations").iloc[:60].reset_index(drop=True)
     gazetteer = _landing(small_csv, "gazetteer")
-    truth = small_csv.truth("record_identity")
-    truth = truth[truth["source"] == "gp_registrations"].set_index("row_number")["uprn"]
-    gp["UPRN"] = truth.reindex(range(1, len(gp) + 1)).astype("string").to_numpy()
+    gp["UPRN"] = _true_uprns(small_csv, len(gp)).astype("string").to_numpy()
     out = match_addresses(gp[list(ADDRESS_COLUMNS)], gazetteer)
     assert out["uprn_match_accepted"].all()
     assert (out["uprn"].to_numpy() == pd.to_numeric(gp["UPRN"]).to_numpy()).all()
