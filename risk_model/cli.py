@@ -28,6 +28,7 @@ Library modules that pull in pandas and friends are imported inside the commands
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import logging
 import os
@@ -524,6 +525,76 @@ def _link(
         report.finish({"workspace": str(ws.root), **summary})
 
 
+def _as_of_dates(values: list[str]) -> list[_dt.date]:
+    dates = []
+    for text in values:
+        try:
+            dates.append(_dt.date.fromisoformat(text))
+        except ValueError:
+            raise ConfigError(f"--as-of {text!r} is not a date",
+                              hint="write it as YYYY-MM-DD, e.g. --as-of 2025-03-31") from None
+    return dates
+
+
+def _features_step(workspace: Workspace, report: _Report, as_of: list[_dt.date], *,
+                   overwrite: bool, lag_days: int = 0) -> Summary:
+    from risk_model.features.run import build_features
+
+    with report.stages("features") as stage:
+        result = build_features(workspace, as_of, lag_days=lag_days, overwrite=overwrite,
+                                progress=stage)
+    summary = result.to_dict()
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for title in ("as of", "people", "features", "most often not known"):
+        table.add_column(title, justify="left" if title.startswith("most") else "right")
+    for snap in summary["snapshots"]:
+        worst = sorted(snap["missing_share"].items(), key=lambda kv: -kv[1])[:3]
+        table.add_row(snap["as_of"], f"{snap['rows']:,}", str(snap["features"]),
+                      ", ".join(f"{name} {share:.0%}" for name, share in worst))
+    report.show(f"features: {len(summary['snapshots'])} snapshot(s) of {summary['features']} "
+                f"features; {summary['seconds']:.1f} s")
+    report.show(table)
+    report.show(f"Snapshots: table feature_snapshots in {escape(str(workspace.warehouse))}; "
+                f"outcome labels: table outcome_labels. Data dictionary: "
+                f"{escape(summary['reports']['dictionary_html'])}.")
+    return summary
+
+
+@app.command("features")
+def _features(
+    as_of: Annotated[list[str], typer.Option(
+        "--as-of", metavar="YYYY-MM-DD",
+        help="As-of date of a snapshot (repeat for several). Only events dated before it are "
+        "used.")],
+    lag_days: Annotated[int, typer.Option(
+        min=0, help="Recording lag: leave out events from the last N days before each date.")
+    ] = 0,
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+    overwrite: OverwriteOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Build point-in-time feature snapshots from the catalogue in features/.
+
+    One row per resident per as-of date, in the warehouse table feature_snapshots, with the
+    outcome labels of every model in models/ (table outcome_labels). Reports the rows, the
+    features and the share of each that is not known; writes the data dictionary.
+    """
+    with _reporting("features", json_output=json_output, verbose=verbose) as report:
+        ws = Workspace.at(workspace)
+        summary = _features_step(ws, report, _as_of_dates(as_of), overwrite=overwrite,
+                                 lag_days=lag_days)
+        report.finish({"workspace": str(ws.root), **summary})
+
+
+def _demo_as_of() -> list[_dt.date]:
+    """The demo's as-of dates: the last day of the synthetic period and a year before it."""
+    year, month = (int(x) for x in _START.split("-"))
+    months = year * 12 + month - 1 + _MONTHS
+    end = _dt.date(months // 12, months % 12 + 1, 1) - _dt.timedelta(days=1)
+    return [end.replace(year=end.year - 1), end]
+
+
 @dataclass(frozen=True)
 class _DemoRun:
     """What every demo step gets."""
@@ -594,6 +665,12 @@ _DEMO_STEPS: tuple[_DemoStep, ...] = (
               lambda ws: f"Next: the linkage report is {ws.reports / 'linkage.html'}; links, "
               f"the clerical-review queue and each person's homes over time are tables in "
               f"{ws.warehouse}."),
+    _DemoStep("features",
+              lambda run: _features_step(run.workspace, run.report, _demo_as_of(),
+                                         overwrite=run.overwrite),
+              lambda ws: f"Next: feature snapshots and outcome labels are the tables "
+              f"feature_snapshots and outcome_labels in {ws.warehouse}; the data dictionary is "
+              f"{ws.reports / 'data_dictionary.html'}."),
 )
 
 

@@ -1,0 +1,340 @@
+"""``risk-model features``: build as-of snapshots and outcome labels into the warehouse.
+
+For each as-of date: the snapshot (:mod:`risk_model.features.snapshot`) and the labels of every
+model spec's outcome (:mod:`risk_model.features.outcomes`) are built on temporary tables, then
+all dates are written in one transaction to ``feature_snapshots`` (one row per person per
+as-of date), ``outcome_labels`` and ``feature_runs``. A failure leaves the warehouse as it was.
+
+Each run reports, per date, the rows, the share of missing ("not known") values per feature and
+the coverage of every housing feature by tenure (missing housing data is itself unequal), and
+the label counts per model, with small numbers suppressed. The reports go to
+``reports/features.json`` and ``reports/features/<as_of>.json``, the data dictionary to
+``reports/data_dictionary.{md,html}``, and everything to an MLflow run (experiment
+``features``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from risk_model.config import Workspace
+from risk_model.disclosure import SUPPRESSED, SuppressionRule, suppress_count
+from risk_model.errors import ConfigError, DataError, OutputExistsError
+from risk_model.features.catalogue import NOT_KNOWN, Catalogue, load_catalogue
+from risk_model.features.outcomes import LABELS_TABLE, STATUSES, label_sql
+from risk_model.features.population import POPULATION_TABLE
+from risk_model.features.snapshot import Snapshot, build_snapshot
+from risk_model.modelling.spec import ModelSpec, load_specs
+
+__all__ = ["EXPERIMENT", "RUNS_TABLE", "SNAPSHOTS_TABLE", "FeatureResult", "build_features"]
+
+log = logging.getLogger(__name__)
+
+SNAPSHOTS_TABLE = "feature_snapshots"
+RUNS_TABLE = "feature_runs"
+EXPERIMENT = "features"
+_RULE = SuppressionRule()
+_NEEDED = ("gp_registrations", "person_homes", "gazetteer", "lsoa_imd")
+
+
+@dataclass(frozen=True)
+class FeatureResult:
+    """What a ``features`` run did.
+
+    Attributes
+    ----------
+    run_id : str
+        The run's id (also in ``feature_runs``).
+    snapshots : list of dict
+        Per as-of date: rows, features, missingness, coverage by tenure, labels.
+    catalogue_digest : str
+        The catalogue's SHA-256.
+    reports : dict of str to str
+        Report files written.
+    mlflow_run_id : str
+        The MLflow run.
+    seconds : float
+        Wall time.
+    """
+
+    run_id: str
+    snapshots: list[dict[str, Any]]
+    catalogue_digest: str
+    reports: dict[str, str]
+    mlflow_run_id: str
+    seconds: float
+    lag_days: int = 0
+    features: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain data (what ``--json`` prints)."""
+        return {"run_id": self.run_id, "catalogue_digest": self.catalogue_digest,
+                "lag_days": self.lag_days, "features": len(self.features),
+                "snapshots": self.snapshots, "reports": self.reports,
+                "mlflow_run_id": self.mlflow_run_id, "seconds": self.seconds}
+
+
+def _share(part: int, whole: int) -> float | str:
+    if whole == 0 or suppress_count(whole, _RULE) == SUPPRESSED \
+            or suppress_count(part, _RULE) == SUPPRESSED:
+        return SUPPRESSED if whole else 0.0
+    return round(part / whole, 4)
+
+
+def _missing_expr(name: str, kind: str) -> str:
+    col = f'"{name}"'
+    if kind == "category":
+        return f"count(*) FILTER (WHERE {col} IS NULL OR {col} = '{NOT_KNOWN}')"
+    return f"count(*) FILTER (WHERE {col} IS NULL)"
+
+
+def _describe(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> dict[str, Any]:
+    """Missingness per feature and coverage of housing features by tenure."""
+    feats = snap.features
+    exprs = ", ".join(f"{_missing_expr(f.name, f.type)} AS \"{f.name}\"" for f in feats)
+    row = con.execute(f"SELECT {exprs} FROM {snap.table}").fetchone()
+    missing = {f.name: round(int(n) / snap.rows, 4) if snap.rows else 0.0
+               for f, n in zip(feats, row or (), strict=True)}
+    housing = [f for f in feats if f.family == "housing" or f.coverage is not None]
+    coverage: dict[str, dict[str, Any]] = {}
+    if housing:
+        known = ", ".join(f"count(*) - {_missing_expr(f.name, f.type)} AS \"{f.name}\""
+                          for f in housing)
+        rows = con.execute(f"""
+            SELECT coalesce(lower(p.tenure), '{NOT_KNOWN}') AS tenure, count(*) AS n, {known}
+            FROM {snap.table} s JOIN {POPULATION_TABLE} p USING (person_id)
+            GROUP BY 1 ORDER BY 1""").fetchall()
+        for tenure, n, *counts in rows:
+            for f, k in zip(housing, counts, strict=True):
+                coverage.setdefault(f.name, {})[tenure] = _share(int(k), int(n))
+        coverage["_residents"] = {t: suppress_count(int(n), _RULE) for t, n, *_ in rows}
+    return {"missing_share": missing, "known_share_by_tenure": coverage}
+
+
+def _labels(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
+            specs: dict[str, ModelSpec], as_of: date, table: str) -> dict[str, Any]:
+    sql = " UNION ALL ".join(f"({label_sql(s, catalogue, as_of)})" for s in specs.values())
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
+    except duckdb.Error as exc:
+        raise DataError(f"outcome labels as of {as_of} failed: {exc}",
+                        hint="check the outcome `view` and `where` in models/*.yaml") from exc
+    rows = con.execute(f"SELECT model, status, count(*) FROM {table} GROUP BY 1, 2").fetchall()
+    summary: dict[str, Any] = {}
+    for name in specs:
+        counts = {s: 0 for s in STATUSES}
+        for model, status, n in rows:
+            if model == name:
+                counts[status] = int(n)
+        labelled = counts["event"] + counts["no_event"]
+        summary[name] = {
+            "cohort": suppress_count(sum(counts.values()), _RULE),
+            "by_status": {s: suppress_count(n, _RULE) for s, n in counts.items()},
+            "event_rate": _share(counts["event"], labelled) if labelled else None,
+        }
+    return summary
+
+
+def _check_ready(con: duckdb.DuckDBPyConnection, workspace: Workspace, dates: list[date],
+                 digest: str, *, overwrite: bool) -> bool:
+    """Refuse to overwrite; return True when existing snapshots must be dropped first."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    missing = [t for t in _NEEDED if t not in tables]
+    if missing:
+        hint = ("run `risk-model link` first" if "person_homes" in missing
+                else "run `risk-model ingest` and `risk-model link` first")
+        raise DataError(f"the warehouse {workspace.warehouse} has no {', '.join(missing)}",
+                        hint=hint)
+    if RUNS_TABLE not in tables:
+        return False
+    built = con.execute(f"SELECT CAST(as_of AS DATE), catalogue_digest FROM {RUNS_TABLE} "
+                        f"QUALIFY row_number() OVER (PARTITION BY as_of ORDER BY built_at DESC) "
+                        f"= 1").fetchall()
+    stale = sorted(str(d) for d, dg in built if dg != digest)
+    if stale and not overwrite:
+        raise OutputExistsError(
+            f"the feature catalogue changed since the snapshots as of {', '.join(stale)} were "
+            "built, so they no longer fit one table",
+            hint="pass --overwrite to rebuild: the old snapshots are dropped")
+    again = sorted(str(d) for d, _ in built if d in set(dates))
+    if again and not overwrite:
+        raise OutputExistsError(f"snapshots as of {', '.join(again)} already exist",
+                                hint="pass --overwrite to replace them")
+    return bool(stale)
+
+
+def _write(con: duckdb.DuckDBPyConnection, built: list[tuple[Snapshot, str]],
+           runs: list[dict[str, Any]], *, drop_old: bool) -> None:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if drop_old:
+            for table in (SNAPSHOTS_TABLE, LABELS_TABLE, RUNS_TABLE):
+                con.execute(f"DROP TABLE IF EXISTS {table}")
+        first, first_labels = built[0]
+        con.execute(f"CREATE TABLE IF NOT EXISTS {SNAPSHOTS_TABLE} AS "
+                    f"SELECT * FROM {first.table} WHERE false")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {LABELS_TABLE} AS "
+                    f"SELECT * FROM {first_labels} WHERE false")
+        con.execute(f"""CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (
+            run_id VARCHAR, as_of DATE, cutoff DATE, lag_days INTEGER, rows BIGINT,
+            features INTEGER, catalogue_digest VARCHAR, built_at TIMESTAMP, summary VARCHAR)""")
+        for snap, labels in built:
+            con.execute(f"DELETE FROM {SNAPSHOTS_TABLE} WHERE as_of = ?", [snap.as_of])
+            con.execute(f"INSERT INTO {SNAPSHOTS_TABLE} BY NAME SELECT * FROM {snap.table}")
+            con.execute(f"DELETE FROM {LABELS_TABLE} WHERE as_of = ?", [snap.as_of])
+            con.execute(f"INSERT INTO {LABELS_TABLE} BY NAME SELECT * FROM {labels}")
+        for run in runs:
+            con.execute(f"INSERT INTO {RUNS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [run["run_id"], run["as_of"], run["cutoff"], run["lag_days"],
+                         run["rows"], run["features"], run["catalogue_digest"],
+                         run["built_at"], json.dumps(run["summary"])])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def build_features(workspace: Workspace, as_of: Sequence[date], *, lag_days: int = 0,
+                   overwrite: bool = False, catalogue: Catalogue | None = None,
+                   specs: dict[str, ModelSpec] | None = None,
+                   progress: Callable[[str], None] | None = None) -> FeatureResult:
+    """Build snapshots and outcome labels for as-of dates and write them to the warehouse.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        The workspace; its warehouse must have been ingested and linked.
+    as_of : sequence of datetime.date
+        The as-of dates (at least one).
+    lag_days : int, optional
+        Recording lag: events in the last ``lag_days`` days before each date are not used.
+    overwrite : bool, optional
+        Replace snapshots of the same dates (and drop all snapshots if the catalogue changed).
+    catalogue : Catalogue, optional
+        Default: :func:`load_catalogue` (``features/``).
+    specs : dict of str to ModelSpec, optional
+        Default: :func:`load_specs` (``models/``).
+    progress : callable, optional
+        Called with a short message at each stage.
+
+    Returns
+    -------
+    FeatureResult
+        What was built.
+
+    Raises
+    ------
+    OutputExistsError
+        If a date was built before, or the catalogue changed, and ``overwrite`` is false.
+    DataError
+        If the warehouse is not ready or a definition fails on it.
+    """
+    t0 = time.perf_counter()
+    note = progress or (lambda message: log.debug("features: %s", message))
+    dates = sorted(set(as_of))
+    if not dates:
+        raise ConfigError("give at least one as-of date", hint="--as-of YYYY-MM-DD")
+    if not workspace.warehouse.exists():
+        raise DataError(f"no warehouse at {workspace.warehouse}",
+                        hint="run `risk-model ingest` and `risk-model link` first")
+    catalogue = catalogue or load_catalogue()
+    specs = specs if specs is not None else load_specs()
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    built_at = datetime.now(UTC).replace(tzinfo=None)
+
+    summaries: list[dict[str, Any]] = []
+    with duckdb.connect(str(workspace.warehouse)) as con:
+        drop_old = _check_ready(con, workspace, dates, catalogue.digest, overwrite=overwrite)
+        built: list[tuple[Snapshot, str]] = []
+        runs: list[dict[str, Any]] = []
+        for i, day in enumerate(dates):
+            note(f"snapshot as of {day}")
+            started = time.perf_counter()
+            snap = build_snapshot(con, catalogue, day, lag_days=lag_days,
+                                  table=f"snapshot_{i}")
+            note(f"outcome labels as of {day}")
+            labels = _labels(con, catalogue, specs, day, f"labels_{i}")
+            summary = {"as_of": day.isoformat(), "cutoff": snap.cutoff.isoformat(),
+                       "rows": snap.rows, "features": len(snap.features),
+                       **_describe(con, snap), "labels": labels,
+                       "seconds": round(time.perf_counter() - started, 2)}
+            summaries.append(summary)
+            built.append((snap, f"labels_{i}"))
+            runs.append({"run_id": run_id, "as_of": day, "cutoff": snap.cutoff,
+                         "lag_days": lag_days, "rows": snap.rows,
+                         "features": len(snap.features), "catalogue_digest": catalogue.digest,
+                         "built_at": built_at, "summary": summary})
+        feature_names = [f.name for f in built[0][0].features]
+
+        with workspace.staging("features") as stage:
+            note("writing reports")
+            reports = _reports(workspace, stage, run_id, catalogue, summaries, lag_days)
+            note("logging the run to MLflow")
+            mlflow_run_id = _track(workspace, run_id, catalogue, specs, summaries, lag_days,
+                                   stage)
+            note("writing the snapshots")
+            _write(con, built, runs, drop_old=drop_old)
+            for staged, target in reports.values():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staged, target)
+
+    return FeatureResult(run_id=run_id, snapshots=summaries, catalogue_digest=catalogue.digest,
+                         reports={k: str(t) for k, (_, t) in reports.items()},
+                         mlflow_run_id=mlflow_run_id, seconds=round(time.perf_counter() - t0, 2),
+                         lag_days=lag_days, features=feature_names)
+
+
+def _reports(workspace: Workspace, stage: Path, run_id: str, catalogue: Catalogue,
+             summaries: list[dict[str, Any]], lag_days: int) -> dict[str, tuple[Path, Path]]:
+    from risk_model.features.dictionary import dictionary_html, dictionary_markdown
+
+    run = {"run_id": run_id, "catalogue_digest": catalogue.digest, "lag_days": lag_days,
+           "snapshots": summaries}
+    out: dict[str, tuple[Path, Path]] = {}
+
+    def put(name: str, target: Path, text: str) -> None:
+        staged = stage / f"{name}{target.suffix}"
+        staged.write_text(text, encoding="utf-8")
+        out[name] = (staged, target)
+
+    put("summary", workspace.reports / "features.json", json.dumps(run, indent=2))
+    for s in summaries:
+        put(f"as_of_{s['as_of']}", workspace.reports / "features" / f"{s['as_of']}.json",
+            json.dumps({"run_id": run_id, "catalogue_digest": catalogue.digest, **s},
+                       indent=2))
+    put("dictionary_md", workspace.reports / "data_dictionary.md",
+        dictionary_markdown(catalogue))
+    put("dictionary_html", workspace.reports / "data_dictionary.html",
+        dictionary_html(catalogue))
+    return out
+
+
+def _track(workspace: Workspace, run_id: str, catalogue: Catalogue,
+           specs: dict[str, ModelSpec], summaries: list[dict[str, Any]], lag_days: int,
+           stage: Path) -> str:
+    from risk_model.tracking import start_run
+
+    with start_run(workspace, EXPERIMENT, run_name=run_id,
+                   tags={"risk_model.step": "features"}) as run:
+        run.log_params({"as_of": ",".join(s["as_of"] for s in summaries),
+                        "lag_days": lag_days, "catalogue_digest": catalogue.digest,
+                        "features": len(catalogue.features), "models": ",".join(specs)})
+        for s in summaries:
+            key = s["as_of"]
+            run.log_metrics({f"rows.{key}": s["rows"], f"seconds.{key}": s["seconds"],
+                             f"missing_share.{key}": s["missing_share"]})
+        run.log_dict({"run_id": run_id, "snapshots": summaries}, "features/summary.json")
+        run.log_dict(catalogue.as_dict(), "features/catalogue.json")
+        run.log_artifact(stage / "dictionary_html.html", "features")
+        return run.run_id
