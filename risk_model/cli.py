@@ -554,10 +554,32 @@ def _features_step(workspace: Workspace, report: _Report, as_of: list[_dt.date],
     report.show(f"features: {len(summary['snapshots'])} snapshot(s) of {summary['features']} "
                 f"features; {summary['seconds']:.1f} s")
     report.show(table)
+    report.show(_coverage_table(summary["snapshots"][-1]))
     report.show(f"Snapshots: table feature_snapshots in {escape(str(workspace.warehouse))}; "
                 f"outcome labels: table outcome_labels. Data dictionary: "
                 f"{escape(summary['reports']['dictionary_html'])}.")
     return summary
+
+
+_COVERAGE_SHOWN = {"epc_band": "EPC", "hazard_damp_mould": "HHSRS survey",
+                   "damp_reports_12m": "damp records", "household_size": "household"}
+
+
+def _coverage_table(snapshot: Mapping[str, Any]) -> Table:
+    """Share of residents whose housing features are known, by tenure (unequal by design)."""
+    known = snapshot["known_share_by_tenure"]
+    shown = {k: v for k, v in _COVERAGE_SHOWN.items() if k in known}
+    table = Table(title=f"Housing data known, by tenure, as of {snapshot['as_of']}",
+                  box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    table.add_column("tenure")
+    table.add_column("residents", justify="right")
+    for title in shown.values():
+        table.add_column(title, justify="right")
+    for tenure, n in snapshot["residents_by_tenure"].items():
+        shares = [known[k].get(tenure) for k in shown]
+        table.add_row(tenure, f"{n:,}" if isinstance(n, int) else str(n),
+                      *(f"{v:.0%}" if isinstance(v, float) else str(v) for v in shares))
+    return table
 
 
 @app.command("features")

@@ -239,7 +239,8 @@ def test_demo_runs_its_steps_and_says_what_next(runner: CliRunner, tmp_path: Pat
     assert result.exit_code == 0, result.output
     payload = _json(result)
     assert (payload["ok"], payload["command"]) == (True, "demo")
-    assert [step["step"] for step in payload["steps"]] == ["synth", "ingest", "link"]
+    assert [step["step"] for step in payload["steps"]] == ["synth", "ingest", "link",
+                                                           "features"]
     synth = payload["steps"][0]["summary"]
     assert (synth["residents"], synth["months"], synth["seed"], synth["format"]) == (
         300, 48, 1, "csv")
@@ -250,6 +251,9 @@ def test_demo_runs_its_steps_and_says_what_next(runner: CliRunner, tmp_path: Pat
     linked = payload["steps"][2]["summary"]
     assert linked["counts"]["linked"] > 0
     assert linked["person_linkage"]["precision"] is not None  # the demo has a truth folder
+    featured = payload["steps"][3]["summary"]
+    assert [s["as_of"] for s in featured["snapshots"]] == ["2024-03-31", "2025-03-31"]
+    assert all(s["rows"] > 200 for s in featured["snapshots"])
     # the demo's key lives outside the workspace
     key_file = tmp_path / "config" / "risk_model" / "demo-pseudonym.key"
     assert key_file.exists()
@@ -266,7 +270,7 @@ def test_demo_runs_its_steps_and_says_what_next(runner: CliRunner, tmp_path: Pat
     last = human.stderr.strip().splitlines()[-1]
     assert last.startswith("Next:")
     assert str(ws.resolve() / "warehouse.duckdb") in last
-    assert str(ws.resolve() / "reports" / "linkage.html") in last
+    assert str(ws.resolve() / "reports" / "data_dictionary.html") in last
 
 
 # ---- ingest ----------------------------------------------------------------------------------

@@ -387,7 +387,8 @@ class Feature(_Strict):
         if self.where:
             parts.append(f"where `{self.where.strip()}`")
         if self.window is not None:
-            parts.append("all history" if self.window.is_all else f"in the last {self.window.text}")
+            parts.append("(all history)" if self.window.is_all
+                         else f"in the last {self.window.text}")
         return " ".join(parts)
 
 

@@ -92,8 +92,8 @@ def _share(part: int, whole: int) -> float | str:
     return round(part / whole, 4)
 
 
-def _missing_expr(name: str, kind: str) -> str:
-    col = f'"{name}"'
+def _missing_expr(name: str, kind: str, table: str = "") -> str:
+    col = f'{table}"{name}"'
     if kind == "category":
         return f"count(*) FILTER (WHERE {col} IS NULL OR {col} = '{NOT_KNOWN}')"
     return f"count(*) FILTER (WHERE {col} IS NULL)"
@@ -109,17 +109,21 @@ def _describe(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> dict[str, Any]:
     housing = [f for f in feats if f.family == "housing" or f.coverage is not None]
     coverage: dict[str, dict[str, Any]] = {}
     if housing:
-        known = ", ".join(f"count(*) - {_missing_expr(f.name, f.type)} AS \"{f.name}\""
+        known = ", ".join(f"count(*) - {_missing_expr(f.name, f.type, 's.')}"
                           for f in housing)
         rows = con.execute(f"""
-            SELECT coalesce(lower(p.tenure), '{NOT_KNOWN}') AS tenure, count(*) AS n, {known}
+            SELECT coalesce(lower(p.tenure), '{NOT_KNOWN}'), count(*), {known}
             FROM {snap.table} s JOIN {POPULATION_TABLE} p USING (person_id)
             GROUP BY 1 ORDER BY 1""").fetchall()
         for tenure, n, *counts in rows:
             for f, k in zip(housing, counts, strict=True):
                 coverage.setdefault(f.name, {})[tenure] = _share(int(k), int(n))
-        coverage["_residents"] = {t: suppress_count(int(n), _RULE) for t, n, *_ in rows}
-    return {"missing_share": missing, "known_share_by_tenure": coverage}
+    residents = con.execute(f"""
+        SELECT coalesce(lower(p.tenure), '{NOT_KNOWN}'), count(*)
+        FROM {snap.table} s JOIN {POPULATION_TABLE} p USING (person_id)
+        GROUP BY 1 ORDER BY 1""").fetchall()
+    return {"missing_share": missing, "known_share_by_tenure": coverage,
+            "residents_by_tenure": {t: suppress_count(int(n), _RULE) for t, n in residents}}
 
 
 def _labels(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,

@@ -171,6 +171,14 @@ class Contract:
     snapshot : bool
         Each extract is the whole list (opt-outs, reference tables): it replaces the previous one
         instead of adding to it.
+    frequency : str
+        How often an extract arrives ("monthly", "whole list monthly", ...).
+    purpose : str
+        Why risk_model uses the source, in plain English (for the data dictionary).
+    legal_basis : str
+        The purpose's legal basis as the data sharing agreement records it: the UK GDPR
+        Article 6 basis and, for health data, the Article 9 condition, the common-law duty of
+        confidentiality route and the national data opt-out.
     """
 
     source: str
@@ -182,6 +190,9 @@ class Contract:
     references: tuple[Reference, ...] = ()
     health: bool = False
     snapshot: bool = False
+    frequency: str = ""
+    purpose: str = ""
+    legal_basis: str = ""
     _by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -371,6 +382,30 @@ _NO_DATA = "NO DATA!"
 _GP_DATES = (("DATE_OF_BIRTH", "REGISTRATION_DATE"), ("REGISTRATION_DATE", "DEREGISTRATION_DATE"),
              ("DATE_OF_BIRTH", "ADDRESS_FROM"), ("ADDRESS_FROM", "ADDRESS_TO"))
 
+# Governance text for the data dictionary, as the data sharing agreement records it. Phrases
+# shared by several sources are kept once here; each contract below states its own purpose.
+_DSA = "shared under the data sharing agreement between the ICB, the council and the landlords"
+_NHS_BASIS = (
+    "UK GDPR Article 6(1)(e) public task; Article 9(2)(h) health or social care; common-law "
+    "duty of confidentiality met by section 251 support (NHS Act 2006) for risk stratification, "
+    "with identifiers pseudonymised at the boundary and the national data opt-out applied; "
+    + _DSA
+)
+_COUNCIL_BASIS = (
+    "UK GDPR Article 6(1)(e) public task (Housing Act 2004 duties to review housing conditions "
+    "and act on hazards); " + _DSA
+)
+_LANDLORD_BASIS = (
+    "UK GDPR Article 6(1)(e) public task for a council landlord, Article 6(1)(c) legal obligation "
+    "or 6(1)(f) legitimate interests for a housing association (Housing Act 2004 duties, "
+    "Awaab's Law for damp and mould); " + _DSA
+)
+_ETHNICITY_BASIS = (
+    "ethnic origin is special category data, kept only for fairness audits under Article "
+    "9(2)(g) substantial public interest (Data Protection Act 2018, Schedule 1, paragraph 8, "
+    "equality of opportunity or treatment)"
+)
+
 CONTRACTS: dict[str, Contract] = {
     c.source: c
     for c in (
@@ -396,6 +431,12 @@ CONTRACTS: dict[str, Contract] = {
             ),
             key=("UPRN",),
             references=(Reference("LSOA_CODE", "lsoa_imd", "LSOA_CODE"),),
+            frequency="monthly",
+            purpose=("To place every resident's home: the UPRN that ties people to housing "
+                     "records, and the tenure, kind of building and neighbourhood (LSOA) of each "
+                     "home."),
+            legal_basis=("UK GDPR Article 6(1)(e) public task (the council's address gazetteer; "
+                         "Housing Act 2004 duties); addresses only, no names; " + _DSA),
         ),
         Contract(
             "epc_certificates", "Council (national EPC register)",
@@ -430,6 +471,14 @@ CONTRACTS: dict[str, Contract] = {
             ),
             key=("LMK_KEY",),
             references=(Reference("UPRN", "gazetteer", "UPRN"),),
+            frequency="quarterly",
+            purpose=("For the energy efficiency (EPC band, SAP score), age and size of a home: "
+                     "features a retrofit could change, and an estimate of bedrooms where no "
+                     "tenancy records them."),
+            legal_basis=("The EPC register is public under the Energy Performance of Buildings "
+                         "Regulations 2012 (Open Government Licence); linked to a resident's home "
+                         "it is personal data, used under UK GDPR Article 6(1)(e) public task "
+                         "(Housing Act 2004 duties); " + _DSA),
         ),
         Contract(
             "private_sector_inspections", "Council (private sector housing)",
@@ -443,6 +492,11 @@ CONTRACTS: dict[str, Contract] = {
             ),
             key=("INSPECTION_REFERENCE",),
             references=(Reference("UPRN", "gazetteer", "UPRN"),),
+            frequency="monthly",
+            purpose=("For the HHSRS hazards (damp and mould, excess cold, falls, crowding) the "
+                     "council finds when it inspects a private rented home, and when the home was "
+                     "last assessed."),
+            legal_basis=_COUNCIL_BASIS,
         ),
         Contract(
             "private_sector_hazards", "Council (private sector housing)",
@@ -457,6 +511,10 @@ CONTRACTS: dict[str, Contract] = {
                 Reference("INSPECTION_REFERENCE", "private_sector_inspections",
                           "INSPECTION_REFERENCE"),
             ),
+            frequency="monthly",
+            purpose=("The hazards found at each private-sector inspection: with the inspections, "
+                     "the hazard features of private rented homes."),
+            legal_basis=_COUNCIL_BASIS,
         ),
         Contract(
             "tenancies", "Social landlord",
@@ -476,6 +534,11 @@ CONTRACTS: dict[str, Contract] = {
             key=("TENANCY_REF",),
             date_order=(("START_DATE", "END_DATE"),),
             references=(Reference("UPRN", "gazetteer", "UPRN"),),
+            frequency="monthly",
+            purpose=("To know who lives in a social home on the date (a social tenancy wins over a "
+                     "GP-registered address), how many bedrooms it has (for crowding) and which "
+                     "homes the landlord's records cover."),
+            legal_basis=_LANDLORD_BASIS,
         ),
         Contract(
             "housing_residents", "Social landlord",
@@ -502,6 +565,11 @@ CONTRACTS: dict[str, Contract] = {
             key=("RESIDENT_ID",),
             date_order=(("START_DATE", "END_DATE"), ("DATE_OF_BIRTH", "START_DATE")),
             references=(Reference("TENANCY_REF", "tenancies", "TENANCY_REF"),),
+            frequency="monthly",
+            purpose=("To link social tenants to their GP records (by pseudonymised NHS number, "
+                     "or by pseudonymised name, date of birth and home) and to count household "
+                     "members who are not registered with a local GP."),
+            legal_basis=_LANDLORD_BASIS + "; " + _ETHNICITY_BASIS,
         ),
         Contract(
             "stock_condition_surveys", "Social landlord",
@@ -514,6 +582,10 @@ CONTRACTS: dict[str, Contract] = {
             ),
             key=("SURVEY_REFERENCE",),
             references=(Reference("UPRN", "gazetteer", "UPRN"),),
+            frequency="quarterly",
+            purpose=("For the HHSRS hazards a social landlord finds when it surveys its homes, and "
+                     "when each home was last assessed."),
+            legal_basis=_LANDLORD_BASIS,
         ),
         Contract(
             "stock_condition_hazards", "Social landlord",
@@ -527,6 +599,10 @@ CONTRACTS: dict[str, Contract] = {
             references=(
                 Reference("SURVEY_REFERENCE", "stock_condition_surveys", "SURVEY_REFERENCE"),
             ),
+            frequency="quarterly",
+            purpose=("The hazards found at each stock condition survey: with the surveys, the "
+                     "hazard features of social homes."),
+            legal_basis=_LANDLORD_BASIS,
         ),
         Contract(
             "damp_hazard_reports", "Social landlord (damp and mould data standard)",
@@ -547,6 +623,10 @@ CONTRACTS: dict[str, Contract] = {
             date_order=(("date_reported", "made_safe_date"),),
             references=(Reference("uprn", "gazetteer", "UPRN"),
                         Reference("tenancy_id", "tenancies", "TENANCY_REF")),
+            frequency="weekly",
+            purpose=("To count the damp and mould reports a household has made and the days since "
+                     "the last one."),
+            legal_basis=_LANDLORD_BASIS,
         ),
         Contract(
             "damp_investigations", "Social landlord (damp and mould data standard)",
@@ -568,6 +648,9 @@ CONTRACTS: dict[str, Contract] = {
             references=(Reference("hazard_report_reference", "damp_hazard_reports",
                                   "hazard_report_reference"),
                         Reference("tenancy_id", "tenancies", "TENANCY_REF")),
+            frequency="weekly",
+            purpose="To count the damp and mould reports confirmed when investigated.",
+            legal_basis=_LANDLORD_BASIS,
         ),
         Contract(
             "damp_work_orders", "Social landlord (damp and mould data standard)",
@@ -588,6 +671,9 @@ CONTRACTS: dict[str, Contract] = {
             references=(Reference("hazard_report_reference", "damp_hazard_reports",
                                   "hazard_report_reference"),
                         Reference("tenancy_id", "tenancies", "TENANCY_REF")),
+            frequency="weekly",
+            purpose="To find damp and mould work raised but not yet completed.",
+            legal_basis=_LANDLORD_BASIS,
         ),
         Contract(
             "adaptations", "Social landlord",
@@ -606,6 +692,10 @@ CONTRACTS: dict[str, Contract] = {
             date_order=(("REQUESTED_DATE", "COMPLETED_DATE"),),
             references=(Reference("UPRN", "gazetteer", "UPRN"),
                         Reference("TENANCY_REF", "tenancies", "TENANCY_REF")),
+            frequency="monthly",
+            purpose=("To know whether aids and adaptations (stairlift, grab rails, level-access "
+                     "shower) have been fitted in the home, which bear on the risk of a fall."),
+            legal_basis=_LANDLORD_BASIS,
         ),
         Contract(
             "gp_registrations", "NHS (GP practices)",
@@ -643,6 +733,12 @@ CONTRACTS: dict[str, Contract] = {
             key=("PATIENT_ID", "ADDRESS_FROM"),
             date_order=_GP_DATES,
             health=True,
+            frequency="monthly",
+            purpose=("To define the resident population (everyone registered with a local GP), "
+                     "their age, sex and home (the address matched to a UPRN), and to see who left "
+                     "the area when labelling outcomes. Ethnic category is kept for fairness "
+                     "audits only, never as a model input."),
+            legal_basis=_NHS_BASIS + "; " + _ETHNICITY_BASIS,
         ),
         Contract(
             "gp_long_term_conditions", "NHS (GP practices)",
@@ -659,6 +755,11 @@ CONTRACTS: dict[str, Contract] = {
             ),
             key=("NHS_NUMBER", "CONDITION"),
             health=True,
+            frequency="monthly",
+            purpose=("For the long-term conditions coded by the GP (asthma, COPD, cardiovascular "
+                     "disease, diabetes, dementia, severe mental illness, frailty) that make a "
+                     "cold or damp home more harmful (model inputs)."),
+            legal_basis=_NHS_BASIS,
         ),
         Contract(
             "hes_apc", "NHS (Hospital Episode Statistics)",
@@ -697,6 +798,10 @@ CONTRACTS: dict[str, Contract] = {
             date_order=(("DOB", "ADMIDATE"), ("ADMIDATE", "EPISTART"), ("EPISTART", "EPIEND"),
                         ("ADMIDATE", "DISDATE")),
             health=True,
+            frequency="monthly",
+            purpose=("To count each resident's past emergency admissions (a model input) and to "
+                     "find the admissions the models learn to predict."),
+            legal_basis=_NHS_BASIS,
         ),
         Contract(
             "ecds_attendances", "NHS (Emergency Care Data Set)",
@@ -721,6 +826,9 @@ CONTRACTS: dict[str, Contract] = {
             key=("EC_IDENT",),
             date_order=(("DATE_OF_BIRTH", "ARRIVAL_DATE"),),
             health=True,
+            frequency="monthly",
+            purpose="To count each resident's past A&E attendances (a model input).",
+            legal_basis=_NHS_BASIS,
         ),
         Contract(
             "deaths", "NHS (civil registration of deaths)",
@@ -738,6 +846,12 @@ CONTRACTS: dict[str, Contract] = {
             key=("NHS_NUMBER",),  # a person dies once; record ids are per extract
             date_order=(("DATE_OF_DEATH", "DATE_OF_REGISTRATION"),),
             health=True,
+            frequency="monthly",
+            purpose=("To leave out people who died before the as-of date, and to tell a death from "
+                     "\"no admission\" when labelling outcomes."),
+            legal_basis=("The dead are not data subjects under UK GDPR, but cause of death is "
+                         "confidential and linked to the living it is handled as their health "
+                         "data: " + _NHS_BASIS),
         ),
         Contract(
             "national_data_opt_outs", "NHS (national data opt-out service)",
@@ -745,6 +859,12 @@ CONTRACTS: dict[str, Contract] = {
             (_nhs(),),
             key=("NHS_NUMBER",),
             snapshot=True,
+            frequency="whole list monthly",
+            purpose=("To honour the national data opt-out: the health rows of people who opted out "
+                     "are removed at ingest and they are left out of every snapshot."),
+            legal_basis=("UK GDPR Article 6(1)(e) public task, used only to apply the national "
+                         "data opt-out that NHS data sharing requires; NHS numbers only, no health "
+                         "information; " + _DSA),
         ),
         Contract(
             "lsoa_imd", "Reference (MHCLG IMD, ONS lookups)",
@@ -764,6 +884,10 @@ CONTRACTS: dict[str, Contract] = {
             ),
             key=("LSOA_CODE",),
             snapshot=True,
+            frequency="on each new IMD release or LSOA boundary change (every few years)",
+            purpose=("For the deprivation of each home's neighbourhood (IMD decile, Core20) and "
+                     "its ward."),
+            legal_basis="Open data (Open Government Licence); no personal data",
         ),
     )
 }

@@ -5,7 +5,8 @@ text carrying personal details, every table in the warehouse and every file the 
 outside ``landing/`` is scanned for NHS numbers (any 10-digit run, spaced 3-3-4 or not, that
 passes the check), for the names and e-mail addresses of the people in the landing zone, and
 for their dates of birth, full postcodes and street addresses. After ingest the workspace is
-linked too, so the linkage tables, its report and the MLflow store are scanned. That includes
+linked and its features built too, so the linkage and feature tables, their reports and the
+MLflow store are scanned. That includes
 ``truth/``, the generator's ground truth: it joins to landing rows by row number, never by an
 identifier.
 """
@@ -24,6 +25,7 @@ from risk_model.config import Workspace
 from risk_model.identifiers import is_valid_nhs_number
 from risk_model.ingest import PseudonymKey, ingest
 from risk_model.ingest.contracts import CONTRACTS
+from risk_model.features.run import build_features
 from risk_model.linkage.run import link
 from tests.conftest import SynthRun
 from tests.ingest.conftest import read_landing, write_landing
@@ -57,6 +59,7 @@ def scanned(small_csv: SynthRun, key: PseudonymKey, tmp_path_factory: pytest.Tem
     write_landing(ws, "damp_hazard_reports.csv", reports)
     ingest(ws, key=key, today=date(2026, 11, 24))
     link(ws)  # the linkage tables, its report and the MLflow store are outputs too
+    build_features(ws, [date(2022, 3, 31)])  # snapshots, labels, reports, dictionary
 
     outputs: dict[str, str] = {}
     with duckdb.connect(str(ws.warehouse), read_only=True) as con:
@@ -95,7 +98,9 @@ def test_outputs_are_all_scanned(scanned: tuple[Workspace, dict[str, str]]):
     assert any(n.startswith("reports/") and n.endswith(".html") for n in names)
     assert "truth/record_identity.parquet" in names
     assert {"warehouse:person_links", "warehouse:link_review_queue",
-            "warehouse:person_homes", "reports/linkage.html", "mlflow/mlflow.db"} <= names
+            "warehouse:person_homes", "reports/linkage.html", "mlflow/mlflow.db",
+            "warehouse:feature_snapshots", "warehouse:outcome_labels",
+            "reports/data_dictionary.html", "reports/features.json"} <= names
     assert any(n.startswith("mlflow/artifacts/") and n.endswith("linkage.html") for n in names)
 
 
