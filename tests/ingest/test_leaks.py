@@ -22,10 +22,10 @@ import pandas as pd
 import pytest
 
 from risk_model.config import Workspace
+from risk_model.features.run import build_features
 from risk_model.identifiers import is_valid_nhs_number
 from risk_model.ingest import PseudonymKey, ingest
 from risk_model.ingest.contracts import CONTRACTS
-from risk_model.features.run import build_features
 from risk_model.linkage.run import link
 from tests.conftest import SynthRun
 from tests.ingest.conftest import read_landing, write_landing
