@@ -15,10 +15,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
-from risk_model.errors import OutputExistsError, WorkspaceError
+import yaml
+from pydantic import BaseModel, ValidationError
 
-__all__ = ["WORKSPACE_ENV", "Workspace", "default_workspace_path", "demo_key_path"]
+from risk_model.errors import ConfigError, OutputExistsError, WorkspaceError
+
+_M = TypeVar("_M", bound=BaseModel)
+
+__all__ = [
+    "WORKSPACE_ENV",
+    "Workspace",
+    "default_workspace_path",
+    "demo_key_path",
+    "project_folder",
+    "read_yaml",
+    "validated",
+]
 
 WORKSPACE_ENV = "RISK_MODEL_WORKSPACE"
 
@@ -32,6 +46,77 @@ def default_workspace_path() -> Path:
         The workspace folder (not necessarily existing yet).
     """
     return Path(os.environ.get(WORKSPACE_ENV) or "workspace")
+
+
+def project_folder(name: str, env: str) -> Path:
+    """Return a folder of the project's definitions (``features/``, ``models/``).
+
+    Parameters
+    ----------
+    name : str
+        The folder's name at the top of the repository.
+    env : str
+        An environment variable that, when set, names the folder instead.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$env`` if set, else the folder next to the installed package (an editable install).
+    """
+    given = os.environ.get(env)
+    return Path(given) if given else Path(__file__).resolve().parents[1] / name
+
+
+def read_yaml(path: Path) -> Any:
+    """Read a YAML definitions file.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, if it cannot be read or is not valid YAML.
+    """
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read it as YAML: {exc}") from None
+
+
+def validated(model: type[_M], data: Any, where: str) -> _M:
+    """Validate definitions read from a file; a problem becomes a :class:`ConfigError`.
+
+    Parameters
+    ----------
+    model : type of pydantic.BaseModel
+        The config model (``extra="forbid"``).
+    data : object
+        What was read.
+    where : str
+        The file (and entry) named first in the message.
+
+    Returns
+    -------
+    model
+        The validated instance.
+
+    Raises
+    ------
+    ConfigError
+        ``"<where>: <key path>: <problem>"`` for each problem: an unknown key by name, a value
+        outside the allowed ones with the allowed ones and the value given.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors(include_url=False):
+            loc = ".".join(str(x) for x in e["loc"])
+            msg = e["msg"].removeprefix("Value error, ")
+            if e["type"] == "extra_forbidden":
+                msg = f"unknown key {loc.split('.')[-1]!r}"
+            elif e["type"] == "literal_error":
+                msg = f"{msg}, got {e.get('input')!r}"
+            problems.append(f"{loc}: {msg}" if loc else msg)
+        raise ConfigError(f"{where}: " + "; ".join(problems)) from None
 
 
 def demo_key_path() -> Path:

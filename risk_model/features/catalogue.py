@@ -27,9 +27,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from risk_model.config import project_folder, read_yaml, validated
 from risk_model.errors import ConfigError
 
 __all__ = [
@@ -534,24 +534,7 @@ class Catalogue:
 
 def default_catalogue_path() -> Path:
     """Return the catalogue folder: ``$RISK_MODEL_FEATURES``, else the project's ``features/``."""
-    env = os.environ.get(CATALOGUE_ENV)
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "features"
-
-
-def _format_error(path: Path, error: ValidationError, feature: str | None = None) -> str:
-    lines = []
-    for e in error.errors():
-        loc = ".".join(str(x) for x in e["loc"])
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = f"unknown key {loc.split('.')[-1]!r}"
-        elif e["type"] == "literal_error":
-            msg = f"{msg}, got {e.get('input')!r}"
-        lines.append(f"{loc}: {msg}" if loc else msg)
-    where = f"{path}" + (f", feature {feature!r}" if feature else "")
-    return f"{where}: " + "; ".join(lines)
+    return project_folder("features", CATALOGUE_ENV)
 
 
 def load_catalogue(path: str | os.PathLike[str] | None = None) -> Catalogue:
@@ -582,27 +565,18 @@ def load_catalogue(path: str | os.PathLike[str] | None = None) -> Catalogue:
     parsed: list[FamilyFile] = []
     features: list[Feature] = []
     for file in files:
-        try:
-            raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{file}: not valid YAML: {exc}") from None
+        raw = read_yaml(file)
         if not isinstance(raw, dict):
             raise ConfigError(f"{file}: expected a mapping with family, title, description, "
                               "views, coverage and features")
-        try:
-            fam = FamilyFile.model_validate(raw)
-        except ValidationError as exc:
-            raise ConfigError(_format_error(file, exc)) from None
+        fam = validated(FamilyFile, raw, str(file))
         if file.stem != fam.family:
             raise ConfigError(f"{file}: declares family {fam.family!r}; name the file "
                               f"{fam.family}.yaml")
         parsed.append(fam)
         for entry in fam.features:
-            name = entry.get("name") if isinstance(entry, dict) else None
-            try:
-                features.append(Feature.model_validate({**entry, "family": fam.family}))
-            except ValidationError as exc:
-                raise ConfigError(_format_error(file, exc, name)) from None
+            where = f"{file}, feature {entry.get('name')!r}"
+            features.append(validated(Feature, {**entry, "family": fam.family}, where))
     order = {f: i for i, f in enumerate(FAMILIES)}
     parsed.sort(key=lambda f: order[f.family])
     features.sort(key=lambda f: order[f.family])

@@ -15,11 +15,10 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from risk_model.config import project_folder, read_yaml, validated
 from risk_model.errors import ConfigError
 
 __all__ = [
@@ -139,19 +138,7 @@ class ModelSpec(_Strict):
 
 def default_models_path() -> Path:
     """Return the model specs folder: ``$RISK_MODEL_MODELS``, else the project's ``models/``."""
-    env = os.environ.get(MODELS_ENV)
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "models"
-
-
-def _errors(path: Path, error: ValidationError) -> str:
-    parts = []
-    for e in error.errors():
-        loc = ".".join(str(x) for x in e["loc"])
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = f"unknown key {loc.split('.')[-1]!r}"
-        parts.append(f"{loc}: {msg}" if loc else msg)
-    return f"{path}: " + "; ".join(parts)
+    return project_folder("models", MODELS_ENV)
 
 
 def load_spec(path: str | os.PathLike[str]) -> ModelSpec:
@@ -163,14 +150,7 @@ def load_spec(path: str | os.PathLike[str]) -> ModelSpec:
         Naming the file and each key that is wrong.
     """
     path = Path(path)
-    try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read the model spec: {exc}") from None
-    try:
-        spec = ModelSpec.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(_errors(path, exc)) from None
+    spec = validated(ModelSpec, read_yaml(path), str(path))
     if spec.name != path.stem:
         raise ConfigError(f"{path}: declares model {spec.name!r}; name the file "
                           f"{spec.name}.yaml")
