@@ -609,6 +609,87 @@ def _features(
         report.finish({"workspace": str(ws.root), **summary})
 
 
+def _train_step(workspace: Workspace, report: _Report, name: str) -> Summary:
+    from risk_model.modelling.run import train
+
+    with report.stages(f"train {name}") as stage:
+        result = train(workspace, name, progress=stage)
+    summary = result.to_dict()
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False,
+                  title=f"{name}, test as of the test date (95% bootstrap intervals)",
+                  title_justify="left")
+    table.add_column("metric")
+    scorers = list(summary["test"])
+    for scorer in scorers:
+        table.add_column(scorer.replace("_", " "), justify="right")
+    metrics = [k for k in summary["test"]["lightgbm"] if k not in ("n", "events")]
+    for metric in metrics:
+        cells = []
+        for scorer in scorers:
+            m = summary["test"][scorer][metric]
+            cells.append(f"{m['point']:.3f} ({m['lower']:.3f}-{m['upper']:.3f})")
+        table.add_row(metric.replace("_", " "), *cells)
+    report.show(f"train {name}: {summary['rows']['train']:,} people to train, "
+                f"{summary['rows']['validation']:,} to stop early and calibrate, "
+                f"{summary['rows']['test']:,} to test; {summary['seconds']:.1f} s")
+    report.show(table)
+    report.show(f"Registered {name} version {summary['version']} (MLflow run "
+                f"{summary['mlflow_run_id']}). Promote it with: risk-model promote {name} "
+                f"{summary['version']}")
+    return summary
+
+
+@app.command("train")
+def _train(
+    model: Annotated[str, typer.Argument(help="The model: the name of a models/*.yaml spec.")],
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Train a model, measure it on its test date and register it in MLflow.
+
+    LightGBM and a logistic-regression baseline, trained on the spec's earlier as-of dates,
+    stopped early and calibrated on the validation date, tested on the latest date with complete
+    follow-up (with the true risk on synthetic data). Missing snapshots are built first.
+    """
+    with _reporting("train", json_output=json_output, verbose=verbose) as report:
+        ws = Workspace.at(workspace)
+        report.finish({"workspace": str(ws.root), **_train_step(ws, report, model)})
+
+
+@app.command("promote")
+def _promote(
+    model: Annotated[str, typer.Argument(help="The model's name.")],
+    version: Annotated[str, typer.Argument(help="The registered version to promote.")],
+    force: Annotated[bool, typer.Option(
+        "--force", help="Promote even if gates fail (needs --reason).")] = False,
+    reason: Annotated[str | None, typer.Option(
+        help="Why the gates are overridden; recorded on the version.")] = None,
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Make a model version the champion if it passes its gates.
+
+    The gates come from the model's spec (AUROC lower bound, calibration slope range, no worse
+    than the current champion, the fairness audit). The previous champion keeps the alias
+    "previous". A refusal lists every failed gate.
+    """
+    from risk_model.modelling.run import promote
+
+    with _reporting("promote", json_output=json_output, verbose=verbose) as report:
+        ws = Workspace.at(workspace)
+        result = promote(ws, model, version, force=force, reason=reason).to_dict()
+        for gate in result["gates"]:
+            mark = "[green]passed[/]" if gate["passed"] else "[red]failed[/]"
+            report.show(f"  {gate['gate']}: {mark}: {escape(gate['detail'])}")
+        forced = " (forced: " + escape(result["reason"] or "") + ")" if result["forced"] else ""
+        previous = (f"; version {result['previous']} is now 'previous'"
+                    if result["previous"] else "")
+        report.show(f"{model} version {result['version']} is the champion{forced}{previous}.")
+        report.finish({"workspace": str(ws.root), **result})
+
+
 def _demo_as_of() -> list[_dt.date]:
     """The demo's as-of dates: the last day of the synthetic period and a year before it."""
     year, month = (int(x) for x in _START.split("-"))

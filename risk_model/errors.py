@@ -11,6 +11,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "OutputExistsError",
+    "PromotionRefused",
     "RiskModelError",
     "WorkspaceError",
 ]
@@ -47,3 +48,7 @@ class OutputExistsError(WorkspaceError):
 
 class DataError(RiskModelError):
     """Input data cannot be used as it is (unreadable file, missing column, bad value)."""
+
+
+class PromotionRefused(RiskModelError):
+    """A model version failed its promotion gates (the message lists every failed gate)."""

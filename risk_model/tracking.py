@@ -51,7 +51,18 @@ if TYPE_CHECKING:
 
     from risk_model.config import Workspace
 
-__all__ = ["TRACKING_URI_ENV", "TrackedRun", "runs", "start_run", "tracking_uri"]
+__all__ = [
+    "TRACKING_URI_ENV",
+    "TrackedRun",
+    "alias_version",
+    "model_versions",
+    "run_metrics",
+    "runs",
+    "set_alias",
+    "set_version_tags",
+    "start_run",
+    "tracking_uri",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -349,6 +360,96 @@ class TrackedRun:
         """
         self._client.log_figure(self.run_id, fig, artifact_file)
 
+    def log_datasets(self, frames: Mapping[str, Any], *, targets: str | None = None) -> None:
+        """Record the data a run used as MLflow datasets (schema, row count and digest).
+
+        Only the description is stored, never the rows: each frame becomes an
+        ``mlflow.data`` pandas dataset whose digest identifies its exact content, logged as an
+        input of the run with its context (``train``, ``validation``, ``test``).
+
+        Parameters
+        ----------
+        frames : mapping of str to pandas.DataFrame
+            Context name to frame (features and target; no identifiers).
+        targets : str, optional
+            The target column.
+        """
+        import mlflow.data
+        from mlflow.entities import DatasetInput, InputTag
+
+        inputs = []
+        for context, frame in frames.items():
+            dataset = mlflow.data.from_pandas(frame, name=context, targets=targets)
+            inputs.append(DatasetInput(dataset._to_mlflow_entity(),
+                                       tags=[InputTag("mlflow.data.context", context)]))
+        self._client.log_inputs(self.run_id, datasets=inputs)
+
+    def log_pyfunc_model(self, python_model: Any, *, artifacts: Mapping[str, str],
+                         signature: Any, input_example: Any,
+                         registered_model_name: str | None = None) -> dict[str, Any]:
+        """Log an MLflow pyfunc model in this run and register it as a new version.
+
+        MLflow's ``log_model`` works on the process's active run, so it is called with this
+        run made active and the workspace's tracking and registry URIs set, all restored
+        afterwards.
+
+        Parameters
+        ----------
+        python_model : mlflow.pyfunc.PythonModel
+            The model.
+        artifacts : mapping of str to str
+            Files bundled with it (name to local path).
+        signature : mlflow.models.ModelSignature
+            Its input and output schema.
+        input_example : pandas.DataFrame
+            A made-up example input (never a real person's data).
+        registered_model_name : str, optional
+            Register the model as a new version of this name.
+
+        Returns
+        -------
+        dict
+            ``model_uri`` and ``version`` (a string, or ``None`` if not registered).
+        """
+        import mlflow
+
+        with _fluent_uris(self._client.tracking_uri, self._client._registry_uri), \
+                mlflow.start_run(run_id=self.run_id, nested=mlflow.active_run() is not None):
+            info = mlflow.pyfunc.log_model(
+                name="model", python_model=python_model, artifacts=dict(artifacts),
+                signature=signature, input_example=input_example,
+                registered_model_name=registered_model_name)
+        version = info.registered_model_version
+        return {"model_uri": info.model_uri,
+                "version": None if version is None else str(version)}
+
+
+@contextmanager
+def _fluent_uris(tracking: str, registry: str) -> Iterator[None]:
+    """Point MLflow's process-wide URIs at a store for a block, then put everything back.
+
+    ``mlflow.set_tracking_uri`` also exports ``MLFLOW_TRACKING_URI`` (and the registry's), which
+    :func:`tracking_uri` reads, so both the module state and the environment are restored.
+    """
+    import mlflow
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    names = (TRACKING_URI_ENV, "MLFLOW_REGISTRY_URI")
+    env = {name: os.environ.get(name) for name in names}
+    saved = (tracking_utils._tracking_uri, registry_utils._registry_uri)
+    mlflow.set_tracking_uri(tracking)
+    mlflow.set_registry_uri(registry)
+    try:
+        yield
+    finally:
+        tracking_utils._tracking_uri, registry_utils._registry_uri = saved
+        for name, value in env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
 
 @contextmanager
 def start_run(
@@ -452,3 +553,65 @@ def runs(workspace: Workspace, experiment: str, *,
         token = page.token
         if not token:
             return found
+
+
+# ---- the model registry -------------------------------------------------------------------
+
+
+def model_versions(workspace: Workspace, name: str) -> list[dict[str, Any]]:
+    """Return the registered versions of a model, newest first.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        The workspace whose store (or ``MLFLOW_TRACKING_URI``) holds the registry.
+    name : str
+        The registered model's name.
+
+    Returns
+    -------
+    list of dict
+        ``version``, ``run_id``, ``aliases``, ``tags`` and ``source`` of each version; empty if
+        the model is not registered.
+    """
+    from mlflow.exceptions import MlflowException
+
+    client = _client(workspace)
+    try:
+        model = client.get_registered_model(name)
+    except MlflowException:
+        return []
+    aliases: dict[str, list[str]] = {}
+    for alias, version in (model.aliases or {}).items():
+        aliases.setdefault(str(version), []).append(alias)
+    found = client.search_model_versions(f"name = '{name}'")
+    return sorted(({"version": str(v.version), "run_id": v.run_id,
+                    "aliases": sorted(aliases.get(str(v.version), [])),
+                    "tags": dict(v.tags or {}), "source": v.source} for v in found),
+                  key=lambda v: -int(v["version"]))
+
+
+def alias_version(workspace: Workspace, name: str, alias: str) -> str | None:
+    """Return the version that holds ``alias`` (e.g. ``champion``), or ``None``."""
+    for version in model_versions(workspace, name):
+        if alias in version["aliases"]:
+            return version["version"]
+    return None
+
+
+def set_alias(workspace: Workspace, name: str, alias: str, version: str) -> None:
+    """Point ``alias`` at a version (moving it from wherever it was)."""
+    _client(workspace).set_registered_model_alias(name, alias, version)
+
+
+def set_version_tags(workspace: Workspace, name: str, version: str,
+                     tags: Mapping[str, Any]) -> None:
+    """Set tags on a registered model version (gate results, a forced promotion's reason)."""
+    client = _client(workspace)
+    for key, value in _flatten(tags).items():
+        client.set_model_version_tag(name, version, key, _cut(str(value), _MAX_TAG_VALUE))
+
+
+def run_metrics(workspace: Workspace, run_id: str) -> dict[str, float]:
+    """Return a run's latest metrics."""
+    return dict(_client(workspace).get_run(run_id).data.metrics)

@@ -26,7 +26,7 @@ import pandas as pd
 from risk_model.codes import ETHNIC_GROUP_OF, age_band
 from risk_model.disclosure import SUPPRESSED, SuppressionRule, suppress_count, suppressed_rate
 
-__all__ = ["GROUPS", "data_end", "link_rates", "quality_against_truth"]
+__all__ = ["GROUPS", "data_end", "link_rates", "quality_against_truth", "truth_persons"]
 
 GROUPS = ("ethnic_group", "age_band", "sex", "imd_quintile", "moved_last_2_years")
 _RULE = SuppressionRule()
@@ -116,8 +116,23 @@ def link_rates(con: duckdb.DuckDBPyConnection, residents: pd.DataFrame,
     }
 
 
-def _truth_persons(con: duckdb.DuckDBPyConnection, truth: Path) -> tuple[pd.Series, pd.Series]:
-    """The true person behind each resident pseudonym and each NHS-number pseudonym."""
+def truth_persons(con: duckdb.DuckDBPyConnection, truth: Path) -> tuple[pd.Series, pd.Series]:
+    """Return the true person behind each resident pseudonym and each NHS-number pseudonym.
+
+    For evaluation on synthetic data only: it reads the generator's ``truth/`` folder.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The warehouse.
+    truth : pathlib.Path
+        The workspace's ``truth/`` folder.
+
+    Returns
+    -------
+    (pandas.Series, pandas.Series)
+        The true ``person_id`` by ``resident_id_pseudo`` and by ``nhs_pseudo``.
+    """
     ident = pd.read_parquet(truth / "record_identity.parquet",
                             columns=["source", "row_number", "person_id"])
 
@@ -185,7 +200,7 @@ def quality_against_truth(con: duckdb.DuckDBPyConnection, links: pd.DataFrame,
     """
     if not (truth / "record_identity.parquet").exists():
         return None
-    resident_person, health_person = _truth_persons(con, truth)
+    resident_person, health_person = truth_persons(con, truth)
     when = data_end(con)
     linkable = resident_person[resident_person.isin(set(health_person.dropna()))]
     true_of_link = links["nhs_pseudo"].map(health_person)

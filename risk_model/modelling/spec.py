@@ -12,20 +12,29 @@ from the features.
 
 from __future__ import annotations
 
+import calendar
 import os
 import re
+from datetime import date
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from risk_model.config import project_folder, read_yaml, validated
 from risk_model.errors import ConfigError
 
 __all__ = [
     "MODELS_ENV",
+    "Baseline",
+    "Bootstrap",
     "Cohort",
+    "Dates",
+    "Gates",
+    "LightGBMParams",
     "ModelSpec",
     "Outcome",
+    "add_months",
     "default_models_path",
     "load_spec",
     "load_specs",
@@ -105,13 +114,96 @@ class Outcome(_Strict):
         return n * 12 if match["unit"].startswith("year") else n
 
 
+def add_months(day: date, months: int) -> date:
+    """Return ``day`` moved ``months`` calendar months on (the last day if the month is short)."""
+    total = day.year * 12 + day.month - 1 + months
+    year, month = divmod(total, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+class Dates(_Strict):
+    """The temporal design: train on earlier as-of dates, validate later, test last.
+
+    Parameters
+    ----------
+    train : list of date
+        As-of dates whose snapshots train the model.
+    validation : date
+        Held-out date: half its people stop the boosting early, the other half fit the
+        calibration.
+    test : date
+        The latest date with complete follow-up; metrics are measured on it only.
+    """
+
+    train: tuple[date, ...]
+    validation: date
+    test: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Dates:
+        if not self.train:
+            raise ValueError("train must list at least one as-of date")
+        if max(self.train) >= self.validation or self.validation >= self.test:
+            raise ValueError("dates must run train < validation < test, got train "
+                             f"{[d.isoformat() for d in self.train]}, validation "
+                             f"{self.validation}, test {self.test}")
+        return self
+
+
+class LightGBMParams(_Strict):
+    """The LightGBM settings a spec may set (anything else is refused)."""
+
+    learning_rate: float = Field(0.05, gt=0, le=1)
+    num_leaves: int = Field(31, ge=2, le=4096)
+    min_child_samples: int = Field(100, ge=1)
+    feature_fraction: float = Field(0.9, gt=0, le=1)
+    bagging_fraction: float = Field(0.9, gt=0, le=1)
+    bagging_freq: int = Field(1, ge=0)
+    lambda_l2: float = Field(1.0, ge=0)
+    max_rounds: int = Field(2000, ge=1)
+    early_stopping_rounds: int = Field(100, ge=1)
+    seed: int = 1
+
+
+class Baseline(_Strict):
+    """The baseline: L2-regularised logistic regression on the same features."""
+
+    C: float = Field(1.0, gt=0)
+
+
+class Bootstrap(_Strict):
+    """Bootstrap intervals of the test metrics."""
+
+    replicates: int = Field(200, ge=20, le=10_000)
+    seed: int = 1
+
+
+class Gates(_Strict):
+    """What a version must pass before ``promote`` makes it the champion.
+
+    Parameters
+    ----------
+    auroc_lower_min : float
+        The lower end of the test AUROC's 95% interval must reach this.
+    calibration_slope : (float, float)
+        The test calibration slope must fall in this range.
+    max_auroc_drop_vs_champion : float
+        The test AUROC may be at most this much below the current champion's.
+    """
+
+    auroc_lower_min: float = Field(0.6, ge=0, le=1)
+    calibration_slope: tuple[float, float] = (0.8, 1.2)
+    max_auroc_drop_vs_champion: float = Field(0.01, ge=0, le=1)
+
+
 class ModelSpec(_Strict):
-    """One model: its name, cohort and outcome.
+    """One model: who it scores, what it predicts, from what, how it is trained and gated.
 
     Parameters
     ----------
     name : str
-        Lower-case identifier; the file must be ``models/<name>.yaml``.
+        Lower-case identifier; the file must be ``models/<name>.yaml``; also the registered
+        model's name and the MLflow experiment's.
     title : str
         Short title for reports.
     description : str
@@ -120,6 +212,22 @@ class ModelSpec(_Strict):
         Who it scores.
     outcome : Outcome
         What it predicts.
+    features : list of str
+        Catalogue feature or family names; features marked ``model_input: false`` are left out.
+    dates : Dates
+        Train, validation and test as-of dates.
+    lightgbm : LightGBMParams
+        Booster settings.
+    baseline : Baseline
+        The logistic-regression baseline's settings.
+    calibration : {"isotonic", "sigmoid"}
+        How raw scores become probabilities, fitted on held-out validation people.
+    capacity : list of float
+        The shares of the cohort services can act on (0.01 is the top 1%).
+    bootstrap : Bootstrap
+        Interval settings.
+    gates : Gates
+        Promotion gates.
     """
 
     name: str
@@ -127,6 +235,14 @@ class ModelSpec(_Strict):
     description: str
     cohort: Cohort
     outcome: Outcome
+    features: tuple[str, ...] = ("housing", "health", "demographic", "area", "household")
+    dates: Dates | None = None
+    lightgbm: LightGBMParams = LightGBMParams()
+    baseline: Baseline = Baseline()
+    calibration: Literal["isotonic", "sigmoid"] = "isotonic"
+    capacity: tuple[float, ...] = (0.01, 0.02, 0.05)
+    bootstrap: Bootstrap = Bootstrap()
+    gates: Gates = Gates()
 
     @field_validator("name")
     @classmethod
@@ -134,6 +250,42 @@ class ModelSpec(_Strict):
         if not _NAME.match(value):
             raise ValueError(f"name {value!r} must be lower case letters, digits and _")
         return value
+
+    @field_validator("capacity")
+    @classmethod
+    def _capacity(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        for share in value:
+            if not 0 < share < 1:
+                raise ValueError(f"capacity shares must be between 0 and 1, got {share}")
+        return tuple(sorted(value))
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> ModelSpec:
+        if self.dates is None:
+            return self
+        months = self.outcome.months
+
+        def window_end(day: date) -> date:
+            return add_months(day, months)
+
+        latest_train = max(self.dates.train)
+        if window_end(latest_train) > self.dates.validation:
+            raise ValueError(
+                f"the outcome window of train date {latest_train} ({self.outcome.window}) runs "
+                f"past the validation date {self.dates.validation}: move the train dates "
+                "earlier so no validation outcome is seen in training")
+        if window_end(self.dates.validation) > self.dates.test:
+            raise ValueError(
+                f"the outcome window of validation date {self.dates.validation} runs past the "
+                f"test date {self.dates.test}: no person's test outcome may be seen in training")
+        return self
+
+    def training_dates(self) -> list[date]:
+        """Every as-of date the model needs, in order."""
+        if self.dates is None:
+            raise ConfigError(f"model {self.name!r} has no `dates`", hint="add train, "
+                              f"validation and test dates to models/{self.name}.yaml")
+        return sorted({*self.dates.train, self.dates.validation, self.dates.test})
 
 
 def default_models_path() -> Path:
