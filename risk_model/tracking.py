@@ -30,11 +30,13 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import numbers
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -414,6 +416,7 @@ class TrackedRun:
         import mlflow
 
         with _fluent_uris(self._client.tracking_uri, self._client._registry_uri), \
+                contextlib.redirect_stdout(sys.stderr), \
                 mlflow.start_run(run_id=self.run_id, nested=mlflow.active_run() is not None):
             info = mlflow.pyfunc.log_model(
                 name="model", python_model=python_model, artifacts=dict(artifacts),
@@ -497,11 +500,15 @@ def start_run(
         status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
         try:
             client.set_tag(handle.run_id, ERROR_TAG, type(exc).__name__, synchronous=True)
-            client.set_terminated(handle.run_id, status)
+            with contextlib.redirect_stdout(sys.stderr):
+                client.set_terminated(handle.run_id, status)
         except Exception:  # never hide the error that ended the run
             logger.exception("could not mark MLflow run %s as %s", handle.run_id, status)
         raise
-    client.set_terminated(handle.run_id, "FINISHED")
+    # with a tracking server MLflow prints "View run at <url>" on stdout; stdout belongs to the
+    # CLI's --json output, so the link goes to stderr with the other messages for people
+    with contextlib.redirect_stdout(sys.stderr):
+        client.set_terminated(handle.run_id, "FINISHED")
 
 
 def runs(workspace: Workspace, experiment: str, *,

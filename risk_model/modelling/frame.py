@@ -73,7 +73,8 @@ def lightgbm_frame(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
     """Return :func:`model_frame` with categories as pandas categoricals of fixed levels."""
     out = model_frame(frame, schema)
     for name, levels in schema.categories.items():
-        out[name] = pd.Categorical(out[name], categories=levels)
+        known = out[name].where(out[name].isin(levels))  # an unseen level becomes missing
+        out[name] = pd.Categorical(known, categories=levels)
     return out
 
 

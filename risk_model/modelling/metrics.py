@@ -69,19 +69,24 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def _recalibration(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
-    """Calibration intercept (slope fixed at 1) and slope: logistic fits on logit(p)."""
+    """Calibration intercept (slope fixed at 1) and slope: logistic fits on logit(p).
+
+    NaN when the scores separate the outcomes completely (no finite estimate exists).
+    """
+    from scipy.special import expit
+
     def newton(design: np.ndarray, offset: np.ndarray) -> np.ndarray:
         beta = np.zeros(design.shape[1])
         for _ in range(50):
-            eta = offset + design @ beta
-            mu = 1 / (1 + np.exp(-eta))
+            mu = expit(offset + design @ beta)
             grad = design.T @ (w * (y - mu))
             hess = (design * (w * mu * (1 - mu))[:, None]).T @ design
             step = np.linalg.solve(hess + 1e-9 * np.eye(len(beta)), grad)
             beta += step
             if np.max(np.abs(step)) < 1e-8:
-                break
-        return beta
+                return beta
+        # no convergence: the scores separate the outcomes and no finite fit exists
+        return np.full(design.shape[1], np.nan)
 
     ones = np.ones((len(x), 1))
     intercept = newton(ones, x)[0]

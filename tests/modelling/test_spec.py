@@ -51,3 +51,31 @@ def test_bad_specs_are_refused(tmp_path: Path, changes: dict, message: str) -> N
 def test_the_file_name_must_match_the_model_name(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"name the file emergency_admission_12m\.yaml"):
         load_spec(_write(tmp_path, file_name="other"))
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"dates__validation": "2022-09-30"},
+     "outcome window of train date 2022-03-31 .* runs past the validation date 2022-09-30"),
+    ({"dates__test": "2023-09-30"},
+     "no person's test outcome may be seen in training"),
+    ({"dates__train": ["2023-06-30"]}, "dates must run train < validation < test"),
+    ({"lightgbm__max_depth": 4}, r"lightgbm\.max_depth: unknown key 'max_depth'"),
+    ({"lightgbm__learning_rate": 0}, r"lightgbm\.learning_rate: Input should be greater than 0"),
+    ({"calibration": "platt"},
+     r"calibration: Input should be 'isotonic' or 'sigmoid', got 'platt'"),
+    ({"capacity": [0.01, 1.5]}, "capacity shares must be between 0 and 1, got 1.5"),
+    ({"gates__colour": "red"}, r"gates\.colour: unknown key 'colour'"),
+])
+def test_training_settings_are_checked(tmp_path: Path, changes: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_spec(_write(tmp_path, **changes))
+
+
+def test_the_shipped_dates_keep_every_outcome_window_apart() -> None:
+    from risk_model.modelling.spec import add_months
+
+    for spec in load_specs().values():
+        dates = spec.dates
+        assert dates is not None
+        assert add_months(max(dates.train), spec.outcome.months) <= dates.validation
+        assert add_months(dates.validation, spec.outcome.months) <= dates.test
