@@ -42,7 +42,10 @@ class FeatureSchema:
     def from_features(cls, features: Sequence[Any]) -> FeatureSchema:
         """Build from catalogue :class:`~risk_model.features.catalogue.Feature` objects."""
         return cls([{"name": f.name, "type": f.type, "values": list(f.values),
-                     "label": f.label, "family": f.family} for f in features])
+                     "label": f.label, "family": f.family, "unit": f.unit,
+                     "sensitivity": f.sensitivity, "roles": list(f.roles),
+                     "broad_category": f.broad_category, "modifiable": f.modifiable,
+                     "remedied_value": f.remedied_value} for f in features])
 
 
 def model_frame(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
