@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _workspace import prepare
 
 CHILD = """
 import datetime, json, resource, sys, time
@@ -81,17 +81,6 @@ with duckdb.connect(sys.argv[1]) as con:
                             f"FROM {table} WHERE true")
 """
 
-PREPARE = """
-import sys
-from risk_model.config import Workspace
-from risk_model.ingest import KEY_ENV, ingest, load_key
-from risk_model.linkage.run import link
-ws = Workspace.at(sys.argv[1])
-ingest(ws, key=load_key(environ={KEY_ENV: "benchmark-key-" + "0" * 40}))
-link(ws)
-"""
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--residents", type=int, default=1_000_000)
@@ -106,20 +95,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-features-") as tmp:
         ws = Path(tmp) / "ws"
-        if args.workspace_from:
-            ws.mkdir()
-            shutil.copy2(args.workspace_from / "warehouse.duckdb", ws / "warehouse.duckdb")
-        else:
-            subprocess.run(
-                [sys.executable, str(Path(__file__).parent / "_area.py"), str(args.residents),
-                 str(args.months), "parquet", str(ws)],
-                check=True, capture_output=True, text=True)
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-c", PREPARE, str(ws)], check=True,
-                           capture_output=True, text=True)
-            print(f"(ingest and link took {time.perf_counter() - t0:.0f} s)", flush=True)
-            if args.keep:
-                shutil.copytree(ws, args.keep, dirs_exist_ok=True)
+        prepare(ws, source=args.workspace_from, residents=args.residents, months=args.months,
+                link=True, truth=False, keep=args.keep)
         if args.replicate > 1:
             subprocess.run([sys.executable, "-c", REPLICATE, str(ws / "warehouse.duckdb"),
                             str(args.replicate)], check=True, capture_output=True, text=True)

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _workspace import prepare
 
 CHILD = """
 import json, resource, sys, time
@@ -55,15 +55,6 @@ print(json.dumps({
 }))
 """
 
-INGEST = """
-import sys
-from risk_model.config import Workspace
-from risk_model.ingest import KEY_ENV, ingest, load_key
-key = load_key(environ={KEY_ENV: "benchmark-key-" + "0" * 40})
-ingest(Workspace.at(sys.argv[1]), key=key)
-"""
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--residents", type=int, default=1_000_000)
@@ -75,21 +66,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-link-") as tmp:
         ws = Path(tmp) / "ws"
-        if args.workspace_from:
-            ws.mkdir()
-            shutil.copy2(args.workspace_from / "warehouse.duckdb", ws / "warehouse.duckdb")
-            shutil.copytree(args.workspace_from / "truth", ws / "truth")
-        else:
-            subprocess.run(
-                [sys.executable, str(Path(__file__).parent / "_area.py"), str(args.residents),
-                 str(args.months), "parquet", str(ws)],
-                check=True, capture_output=True, text=True)
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-c", INGEST, str(ws)], check=True,
-                           capture_output=True, text=True)
-            print(f"(ingest took {time.perf_counter() - t0:.0f} s)", flush=True)
-            if args.keep:
-                shutil.copytree(ws, args.keep, dirs_exist_ok=True)
+        prepare(ws, source=args.workspace_from, residents=args.residents, months=args.months,
+                link=False, truth=True, keep=args.keep)
         out = subprocess.run([sys.executable, "-c", CHILD, str(ws)],
                              capture_output=True, text=True)
         if out.returncode:

@@ -23,12 +23,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _workspace import prepare
 
 GOAL_SECONDS = 600
 
@@ -55,17 +55,6 @@ print(json.dumps({
 }))
 """
 
-PREPARE = """
-import sys
-from risk_model.config import Workspace
-from risk_model.ingest import KEY_ENV, ingest, load_key
-from risk_model.linkage.run import link
-ws = Workspace.at(sys.argv[1])
-ingest(ws, key=load_key(environ={KEY_ENV: "benchmark-key-" + "0" * 40}))
-link(ws)
-"""
-
-
 def _interval(m: dict[str, float]) -> str:
     return f"{m['point']:.3f} ({m['lower']:.3f}-{m['upper']:.3f})"
 
@@ -82,23 +71,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
         ws = Path(tmp) / "ws"
-        if args.workspace_from:
-            ws.mkdir()
-            shutil.copy2(args.workspace_from / "warehouse.duckdb", ws / "warehouse.duckdb")
-            if (args.workspace_from / "truth").is_dir():
-                shutil.copytree(args.workspace_from / "truth", ws / "truth")
-        else:
-            subprocess.run(
-                [sys.executable, str(Path(__file__).parent / "_area.py"), str(args.residents),
-                 str(args.months), "parquet", str(ws)],
-                check=True, capture_output=True, text=True)
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-c", PREPARE, str(ws)], check=True,
-                           capture_output=True, text=True)
-            print(f"(ingest and link took {time.perf_counter() - t0:.0f} s)", flush=True)
-            if args.keep:
-                shutil.copytree(ws, args.keep, dirs_exist_ok=True)
-            shutil.rmtree(ws / "mlflow", ignore_errors=True)  # the measured run starts empty
+        prepare(ws, source=args.workspace_from, residents=args.residents, months=args.months,
+                link=True, truth=True, keep=args.keep)
         env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
         out = subprocess.run([sys.executable, "-c", CHILD, str(ws), args.model],
                              capture_output=True, text=True, env=env)
