@@ -6,6 +6,7 @@ months, about 3 seconds); the behaviour tests use a few hundred.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +31,14 @@ class SynthRun:
 
     def truth(self, name: str) -> pd.DataFrame:
         return self._files.truth(name).copy()
+
+
+def copy_workspace(ws: Workspace, root: Path) -> Workspace:
+    """Copy the warehouse and truth of ``ws`` into a fresh workspace (empty MLflow store)."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ws.warehouse, root / "warehouse.duckdb")
+    shutil.copytree(ws.truth, root / "truth")
+    return Workspace.at(root)
 
 
 def make_run(root: Path, **kwargs: object) -> SynthRun:

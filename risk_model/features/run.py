@@ -107,23 +107,17 @@ def _describe(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> dict[str, Any]:
     missing = {f.name: round(int(n) / snap.rows, 4) if snap.rows else 0.0
                for f, n in zip(feats, row or (), strict=True)}
     housing = [f for f in feats if f.family == "housing" or f.coverage is not None]
-    coverage: dict[str, dict[str, Any]] = {}
-    if housing:
-        known = ", ".join(f"count(*) - {_missing_expr(f.name, f.type, 's.')}"
-                          for f in housing)
-        rows = con.execute(f"""
-            SELECT coalesce(lower(p.tenure), '{NOT_KNOWN}'), count(*), {known}
-            FROM {snap.table} s JOIN {POPULATION_TABLE} p USING (person_id)
-            GROUP BY 1 ORDER BY 1""").fetchall()
-        for tenure, n, *counts in rows:
-            for f, k in zip(housing, counts, strict=True):
-                coverage.setdefault(f.name, {})[tenure] = _share(int(k), int(n))
-    residents = con.execute(f"""
-        SELECT coalesce(lower(p.tenure), '{NOT_KNOWN}'), count(*)
+    known = "".join(f", count(*) - {_missing_expr(f.name, f.type, 's.')}" for f in housing)
+    rows = con.execute(f"""
+        SELECT coalesce(lower(p.tenure), '{NOT_KNOWN}'), count(*){known}
         FROM {snap.table} s JOIN {POPULATION_TABLE} p USING (person_id)
         GROUP BY 1 ORDER BY 1""").fetchall()
+    coverage: dict[str, dict[str, Any]] = {}
+    for tenure, n, *counts in rows:
+        for f, k in zip(housing, counts, strict=True):
+            coverage.setdefault(f.name, {})[tenure] = _share(int(k), int(n))
     return {"missing_share": missing, "known_share_by_tenure": coverage,
-            "residents_by_tenure": {t: suppress_count(int(n), _RULE) for t, n in residents}}
+            "residents_by_tenure": {t: suppress_count(int(n), _RULE) for t, n, *_ in rows}}
 
 
 def _labels(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,

@@ -28,7 +28,6 @@ _EPS = 1e-6
 class _Ranked:
     """Rows sorted by score (descending) and grouped by tied score."""
 
-    order: np.ndarray  # row indices, highest score first
     starts: np.ndarray  # start of each tie group in ``order``
     y: np.ndarray  # outcomes in ``order``
     p: np.ndarray  # scores in ``order``
@@ -38,7 +37,7 @@ def _rank(y: np.ndarray, p: np.ndarray) -> _Ranked:
     order = np.lexsort((np.arange(len(p)), -p))
     sp = p[order]
     starts = np.flatnonzero(np.r_[True, sp[1:] != sp[:-1]])
-    return _Ranked(order, starts, y[order].astype(float), sp)
+    return _Ranked(starts, y[order].astype(float), sp)
 
 
 def _auroc(r: _Ranked, w: np.ndarray) -> float:
@@ -94,7 +93,7 @@ def _recalibration(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, 
     return float(intercept), float(slope)
 
 
-def _compressed(p: np.ndarray, y: np.ndarray, w: np.ndarray, inverse: np.ndarray,
+def _compressed(y: np.ndarray, w: np.ndarray, inverse: np.ndarray,
                 groups: int) -> tuple[np.ndarray, np.ndarray]:
     """Per distinct score: weighted events and weighted rows (for the calibration fits)."""
     events = np.bincount(inverse, weights=w * y, minlength=groups)
@@ -125,7 +124,7 @@ def _all(r: _Ranked, w: np.ndarray, x_unique: np.ndarray, inverse: np.ndarray,
     values["brier"] = float((w * (r.p - r.y) ** 2).sum() / total)
     values["prevalence"] = float((w * r.y).sum() / total)
     values["mean_predicted"] = float((w * r.p).sum() / total)
-    events, rows = _compressed(r.p, r.y, w, inverse, len(x_unique))
+    events, rows = _compressed(r.y, w, inverse, len(x_unique))
     keep = rows > 0
     # weighted logistic fit on distinct scores: events and non-events as two weighted rows
     xs = np.r_[x_unique[keep], x_unique[keep]]

@@ -191,8 +191,9 @@ def _track(workspace: Workspace, spec: ModelSpec, catalogue: Catalogue, schema: 
     from risk_model.modelling.pyfunc import RiskPyfunc
     from risk_model.tracking import start_run
 
+    entries = catalogue.as_dict()["features"]
     bundle = {"catalogue_digest": catalogue.digest, "features": schema.entries,
-              "catalogue_entries": {n: catalogue.as_dict()["features"][n] for n in schema.names}}
+              "catalogue_entries": {n: entries[n] for n in schema.names}}
     example = input_example(schema)
     signature = infer_signature(example, pd.Series([0.1, 0.1], name="probability"))
     figures = training_figures(plot_data, importance)
@@ -205,8 +206,7 @@ def _track(workspace: Workspace, spec: ModelSpec, catalogue: Catalogue, schema: 
                         "best_iteration": fitted.best_iteration,
                         "validation_rows": {"early_stopping": fitted.early_rows,
                                             "calibration": fitted.calibration_rows}})
-        run.log_metrics({"test": {scorer: {k: v for k, v in m.items()}
-                                  for scorer, m in metrics.items()}})
+        run.log_metrics({"test": metrics})
         run.log_dict(spec.model_dump(mode="json"), "spec.json")
         run.log_dict({"metrics": metrics, "curves": plot_data, "importance": importance},
                      "evaluation.json")

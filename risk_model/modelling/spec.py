@@ -264,17 +264,13 @@ class ModelSpec(_Strict):
         if self.dates is None:
             return self
         months = self.outcome.months
-
-        def window_end(day: date) -> date:
-            return add_months(day, months)
-
         latest_train = max(self.dates.train)
-        if window_end(latest_train) > self.dates.validation:
+        if add_months(latest_train, months) > self.dates.validation:
             raise ValueError(
                 f"the outcome window of train date {latest_train} ({self.outcome.window}) runs "
                 f"past the validation date {self.dates.validation}: move the train dates "
                 "earlier so no validation outcome is seen in training")
-        if window_end(self.dates.validation) > self.dates.test:
+        if add_months(self.dates.validation, months) > self.dates.test:
             raise ValueError(
                 f"the outcome window of validation date {self.dates.validation} runs past the "
                 f"test date {self.dates.test}: no person's test outcome may be seen in training")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import duckdb
@@ -189,7 +188,3 @@ def fit(splits: dict[str, Split], spec: ModelSpec, schema: FeatureSchema) -> Fit
     return Fitted(booster, calibration, baseline, baseline_calibration, best, len(early),
                   len(calib))
 
-
-def as_of_dates(split: Split) -> list[date]:
-    """The as-of dates in a split."""
-    return sorted({pd.Timestamp(d).date() for d in split.as_of.unique()})

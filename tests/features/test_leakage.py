@@ -20,7 +20,7 @@ from risk_model.config import Workspace
 from risk_model.features import build_snapshot, load_catalogue
 from risk_model.features.outcomes import label_sql
 from risk_model.modelling import load_specs
-from tests.features.conftest import copy_workspace
+from tests.conftest import copy_workspace
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ from risk_model.features import run as features_run
 from risk_model.features.catalogue import CATALOGUE_ENV, default_catalogue_path
 from risk_model.features.run import build_features
 from risk_model.tracking import runs
-from tests.features.conftest import copy_workspace
+from tests.conftest import copy_workspace
 
 pytestmark = pytest.mark.slow
 

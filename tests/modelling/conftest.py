@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -33,11 +32,3 @@ def featured(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     build_features(run.ws, DATES)
     shutil.rmtree(run.ws.mlflow, ignore_errors=True)  # each test brings its own store
     return run.ws
-
-
-def fresh_copy(ws: Workspace, root: Path) -> Workspace:
-    """A copy of the warehouse and truth with an empty MLflow store."""
-    root.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(ws.warehouse, root / "warehouse.duckdb")
-    shutil.copytree(ws.truth, root / "truth")
-    return Workspace.at(root)

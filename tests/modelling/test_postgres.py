@@ -27,7 +27,7 @@ from risk_model.cli import app
 from risk_model.config import Workspace
 from risk_model.modelling.spec import MODELS_ENV
 from risk_model.tracking import TRACKING_URI_ENV
-from tests.modelling.conftest import fresh_copy
+from tests.conftest import copy_workspace
 from tests.modelling.test_run import _specs
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -136,7 +136,7 @@ def test_train_and_promote_against_a_tracking_server_on_postgres(
     monkeypatch.setenv(TRACKING_URI_ENV, uri)
     monkeypatch.setenv(MODELS_ENV, str(_specs(tmp_path / "lenient", auroc_lower_min=0.5,
                                               calibration_slope=[0.3, 3.0])))
-    ws = fresh_copy(featured, tmp_path / "ws")
+    ws = copy_workspace(featured, tmp_path / "ws")
 
     code, out = _cli("train", MODEL, "--workspace", str(ws.root))
     assert code == 0, out

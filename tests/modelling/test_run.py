@@ -19,7 +19,7 @@ from risk_model.config import Workspace
 from risk_model.modelling import default_models_path
 from risk_model.modelling.spec import MODELS_ENV
 from risk_model.tracking import model_versions, runs, tracking_uri
-from tests.modelling.conftest import fresh_copy
+from tests.conftest import copy_workspace
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +47,7 @@ def trained(featured: Workspace, tmp_path_factory: pytest.TempPathFactory,
             ) -> Iterator[tuple[Workspace, dict, Path]]:
     """A copy of the area with one trained version; lenient gates in its own models folder."""
     root = tmp_path_factory.mktemp("trained")
-    ws = fresh_copy(featured, root / "ws")
+    ws = copy_workspace(featured, root / "ws")
     lenient = _specs(root / "lenient", auroc_lower_min=0.5, calibration_slope=[0.3, 3.0])
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(MODELS_ENV, str(lenient))
