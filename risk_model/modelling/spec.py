@@ -30,10 +30,12 @@ __all__ = [
     "Bootstrap",
     "Cohort",
     "Dates",
+    "Fairness",
     "Gates",
     "LightGBMParams",
     "ModelSpec",
     "Outcome",
+    "Priority",
     "add_months",
     "default_models_path",
     "load_spec",
@@ -196,6 +198,88 @@ class Gates(_Strict):
     max_auroc_drop_vs_champion: float = Field(0.01, ge=0, le=1)
 
 
+#: The group columns an audit may use: audit or model features of the catalogue.
+FAIRNESS_COLUMNS = ("ethnic_group", "sex", "age_band", "imd_quintile", "core20", "tenure")
+
+
+class Fairness(_Strict):
+    """The fairness audit's groups, reference groups, tolerance and gates.
+
+    Parameters
+    ----------
+    groups : list of str
+        Group dimensions: a catalogue column (``ethnic_group``, ``sex``, ``age_band``,
+        ``imd_quintile``, ``core20``, ``tenure``) or two joined by `` x `` for an
+        intersection (``ethnic_group x core20``).
+    reference : dict of str to str
+        The reference group of a dimension (``{"ethnic_group": "White"}``); a dimension not
+        named here uses its largest group.
+    tolerance : (float, float)
+        The range a disparity ratio (group / reference) must stay within.
+    gated : list of str
+        The metrics whose disparity ratios are gates: ``tpr``, ``fnr``, ``fpr``,
+        ``precision`` and ``selection_rate`` (at ``gate_capacity``), ``auroc``, ``brier`` and
+        ``observed_to_expected`` (calibration in the large as observed / predicted events).
+    gate_capacity : float, optional
+        The capacity level the threshold metrics are gated at; default the spec's middle one.
+    replicates : int
+        Bootstrap replicates of the intervals.
+    seed : int
+        Bootstrap seed.
+
+    A gate fails when a group's disparity ratio lies outside the tolerance with its whole 95%
+    interval (a clear disparity, not noise), for a group whose counts are not suppressed.
+    """
+
+    groups: tuple[str, ...] = ("ethnic_group", "sex", "age_band", "imd_quintile",
+                               "ethnic_group x core20")
+    reference: dict[str, str] = Field(default_factory=dict)
+    tolerance: tuple[float, float] = (0.8, 1.25)
+    gated: tuple[Literal["tpr", "fnr", "fpr", "precision", "selection_rate", "auroc", "brier",
+                         "observed_to_expected"], ...] = ("tpr", "observed_to_expected")
+    gate_capacity: float | None = None
+    replicates: int = Field(200, ge=20, le=10_000)
+    seed: int = 1
+
+    @field_validator("groups")
+    @classmethod
+    def _groups(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for group in value:
+            for column in (c.strip() for c in group.split(" x ")):
+                if column not in FAIRNESS_COLUMNS:
+                    raise ValueError(f"fairness group {group!r}: {column!r} is not one of "
+                                     f"{', '.join(FAIRNESS_COLUMNS)}")
+        return tuple(" x ".join(c.strip() for c in g.split(" x ")) for g in value)
+
+    @model_validator(mode="after")
+    def _tolerance(self) -> Fairness:
+        low, high = self.tolerance
+        if not 0 < low < 1 < high:
+            raise ValueError(f"tolerance must be (low, high) with 0 < low < 1 < high, got "
+                             f"{list(self.tolerance)}")
+        unknown = [k for k in self.reference if k not in self.groups]
+        if unknown:
+            raise ValueError(f"reference names group(s) not in groups: {', '.join(unknown)}")
+        return self
+
+
+class Priority(_Strict):
+    """How the monthly lists are ordered.
+
+    Parameters
+    ----------
+    rank_by : {"risk", "attributable", "blend"}
+        The calibrated risk, the housing-attributable risk (what putting the home right might
+        change), or a blend of the two.
+    blend_weight : float
+        For ``blend``: the weight of the attributable risk (``(1 - w) * risk + w *
+        attributable``; both are probabilities).
+    """
+
+    rank_by: Literal["risk", "attributable", "blend"] = "risk"
+    blend_weight: float = Field(0.5, ge=0, le=1)
+
+
 class ModelSpec(_Strict):
     """One model: who it scores, what it predicts, from what, how it is trained and gated.
 
@@ -228,6 +312,10 @@ class ModelSpec(_Strict):
         Interval settings.
     gates : Gates
         Promotion gates.
+    fairness : Fairness
+        The fairness audit's groups and gates.
+    priority : Priority
+        How scoring orders the lists.
     """
 
     name: str
@@ -243,6 +331,8 @@ class ModelSpec(_Strict):
     capacity: tuple[float, ...] = (0.01, 0.02, 0.05)
     bootstrap: Bootstrap = Bootstrap()
     gates: Gates = Gates()
+    fairness: Fairness = Fairness()
+    priority: Priority = Priority()
 
     @field_validator("name")
     @classmethod
@@ -258,6 +348,19 @@ class ModelSpec(_Strict):
             if not 0 < share < 1:
                 raise ValueError(f"capacity shares must be between 0 and 1, got {share}")
         return tuple(sorted(value))
+
+    @model_validator(mode="after")
+    def _gate_capacity(self) -> ModelSpec:
+        share = self.fairness.gate_capacity
+        if share is not None and share not in self.capacity:
+            raise ValueError(f"fairness.gate_capacity {share} is not one of the capacity "
+                             f"levels {list(self.capacity)}")
+        return self
+
+    def audit_capacity(self) -> float:
+        """The capacity level the fairness gates use (default the middle one)."""
+        share = self.fairness.gate_capacity
+        return share if share is not None else self.capacity[len(self.capacity) // 2]
 
     @model_validator(mode="after")
     def _no_overlap(self) -> ModelSpec:
