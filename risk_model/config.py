@@ -4,6 +4,9 @@ Every command works inside one workspace folder (``--workspace``, default ``./wo
 ``RISK_MODEL_WORKSPACE`` environment variable). This module names its parts so no other module
 builds paths by hand, and gives the atomic-publish helper every writer uses so that a run that
 fails midway never leaves half-written outputs behind.
+
+A workspace may hold ``settings.yaml``, the settings of that deployment (:class:`Settings`, read
+by :meth:`Workspace.settings`); without it, every setting has its default.
 """
 
 from __future__ import annotations
@@ -18,14 +21,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from risk_model.errors import ConfigError, OutputExistsError, WorkspaceError
 
 _M = TypeVar("_M", bound=BaseModel)
 
 __all__ = [
+    "SETTINGS_FILE",
     "WORKSPACE_ENV",
+    "Settings",
+    "SmallNumbers",
     "Workspace",
     "default_workspace_path",
     "demo_key_path",
@@ -35,6 +41,8 @@ __all__ = [
 ]
 
 WORKSPACE_ENV = "RISK_MODEL_WORKSPACE"
+#: The settings file's name inside a workspace.
+SETTINGS_FILE = "settings.yaml"
 
 
 def default_workspace_path() -> Path:
@@ -119,6 +127,79 @@ def validated(model: type[_M], data: Any, where: str) -> _M:
         raise ConfigError(f"{where}: " + "; ".join(problems)) from None
 
 
+class SmallNumbers(BaseModel):
+    """The ``small_numbers:`` section: how counts are suppressed in every output.
+
+    The defaults are NHS Digital's rule for sub-national HES/ECDS outputs, the same as
+    :class:`risk_model.disclosure.SuppressionRule`'s; read the rule through
+    :func:`risk_model.disclosure.rule_for`, not from here.
+
+    Parameters
+    ----------
+    threshold : int, default 8
+        Counts above 0 and below this are shown as ``"*"`` (8: 1-7 hidden; 11: 1-10 hidden).
+    rounding : int, default 5
+        Other counts are rounded to the nearest multiple of this (1 leaves them as they are).
+    suppress_zero : bool, default False
+        Show a count of 0 as ``"*"`` too.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    threshold: int = 8
+    rounding: int = 5
+    suppress_zero: bool = False
+
+    @field_validator("threshold", "rounding", mode="before")
+    @classmethod
+    def _whole_at_least_one(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"must be a whole number of at least 1, got {value!r}")
+        return value
+
+    @field_validator("suppress_zero", mode="before")
+    @classmethod
+    def _true_or_false(cls, value: Any) -> Any:
+        if not isinstance(value, bool):
+            raise ValueError(f"must be true or false, got {value!r}")
+        return value
+
+
+class Settings(BaseModel):
+    """A workspace's settings (``<workspace>/settings.yaml``); each section is optional.
+
+    Parameters
+    ----------
+    small_numbers : SmallNumbers, optional
+        Small-number suppression in every output (default: NHS Digital's rule).
+
+    Examples
+    --------
+    >>> Settings.model_validate({"small_numbers": {"threshold": 11}}).small_numbers.threshold
+    11
+    >>> Settings().small_numbers.threshold
+    8
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    small_numbers: SmallNumbers = SmallNumbers()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections_mean_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
+
+
+#: What each section of the settings file may hold, for the hint of a bad file.
+_SETTINGS_KEYS = "; ".join(
+    f"{name}: {', '.join(field.annotation.model_fields)}"  # type: ignore[union-attr]
+    for name, field in Settings.model_fields.items()
+)
+
+
 def demo_key_path() -> Path:
     """Return where the demo keeps its pseudonymisation key: outside any workspace.
 
@@ -180,6 +261,53 @@ class Workspace:
                 hint="choose a writable location with --workspace or RISK_MODEL_WORKSPACE",
             ) from exc
         return cls(path)
+
+    @property
+    def settings_file(self) -> Path:
+        """The workspace's settings (optional): ``settings.yaml``."""
+        return self.root / SETTINGS_FILE
+
+    def settings(self) -> Settings:
+        """Read the workspace's settings, validated; defaults when there is no settings file.
+
+        The file is read at each call, so a changed file takes effect at the next step.
+
+        Returns
+        -------
+        Settings
+            The settings.
+
+        Raises
+        ------
+        ConfigError
+            Naming the file and the key, if the file is not valid YAML, is not a mapping of
+            sections, or holds an unknown key or a value that is not allowed.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> ws = Workspace.at(tempfile.mkdtemp())
+        >>> ws.settings().small_numbers.threshold
+        8
+        >>> _ = ws.settings_file.write_text("small_numbers: {threshold: 11}")
+        >>> ws.settings().small_numbers.threshold
+        11
+        """
+        path = self.settings_file
+        if not path.exists():
+            return Settings()
+        data = read_yaml(path)
+        if data is None:  # an empty file
+            return Settings()
+        hint = f"the file takes these sections and keys: {_SETTINGS_KEYS} (see README.md)"
+        if not isinstance(data, dict):
+            raise ConfigError(
+                f"{path}: must be a mapping of sections, got {type(data).__name__}", hint=hint
+            )
+        try:
+            return validated(Settings, data, str(path))
+        except ConfigError as exc:
+            raise ConfigError(exc.message, hint=hint) from None
 
     @property
     def landing(self) -> Path:

@@ -14,6 +14,11 @@ everywhere. The rule follows NHS Digital's for sub-national HES/ECDS outputs:
 
 Rates are computed from the unrounded counts and then rounded; only counts are rounded to 5.
 
+A deployment may set a stricter (or other) rule in its workspace's ``settings.yaml``
+(``small_numbers:``, see :class:`risk_model.config.SmallNumbers`). Code that writes an output
+of a workspace gets the rule with :func:`rule_for` and passes it on; the functions' default rule
+is for pure use (tests, notebooks) only.
+
 Examples
 --------
 >>> suppress_count(3)
@@ -29,14 +34,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from risk_model.errors import ConfigError, DataError
 
+if TYPE_CHECKING:
+    from risk_model.config import Workspace
+
 __all__ = [
     "SUPPRESSED",
     "SuppressionRule",
+    "rule_for",
     "suppress_count",
     "suppress_counts",
     "suppress_table",
@@ -101,6 +111,60 @@ class SuppressionRule:
         if not isinstance(self.suppress_zero, bool):
             raise ConfigError(_BAD_SUPPRESS_ZERO.format(value=self.suppress_zero))
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the rule as JSON-ready data, for an output to say how it was suppressed.
+
+        Returns
+        -------
+        dict
+            ``threshold``, ``rounding``, ``suppress_zero`` and ``shown_as`` (``"*"``).
+
+        Examples
+        --------
+        >>> SuppressionRule(threshold=11).to_dict()
+        {'threshold': 11, 'rounding': 5, 'suppress_zero': False, 'shown_as': '*'}
+        """
+        return {
+            "threshold": self.threshold,
+            "rounding": self.rounding,
+            "suppress_zero": self.suppress_zero,
+            "shown_as": SUPPRESSED,
+        }
+
+    def describe(self) -> str:
+        """Return the rule in one plain-English sentence, for the note under a report.
+
+        Returns
+        -------
+        str
+            What is hidden, how other counts are rounded and when a rate is withheld.
+
+        Examples
+        --------
+        >>> SuppressionRule().describe()
+        'Counts from 1 to 7 are shown as "*" and other counts are rounded to the nearest 5; \
+a rate built on a hidden count, or whose complement is hidden, is hidden too.'
+        """
+        if self.threshold > 2:
+            hidden = f"Counts from 1 to {self.threshold - 1}"
+        elif self.threshold == 2:
+            hidden = "Counts of 1"
+        else:
+            hidden = ""
+        if self.suppress_zero:
+            hidden = f"{hidden} (and 0)" if hidden else "Counts of 0"
+        rounded = (
+            "counts are not rounded"
+            if self.rounding == 1
+            else f"counts are rounded to the nearest {self.rounding}"
+        )
+        if not hidden:
+            return f"No counts are hidden and {rounded}."
+        return (
+            f'{hidden} are shown as "{SUPPRESSED}" and other {rounded}; a rate built on a '
+            "hidden count, or whose complement is hidden, is hidden too."
+        )
+
 
 def _is_whole(value: object) -> bool:
     """Return whether ``value`` is an integer (not a bool) or a float holding one."""
@@ -111,7 +175,44 @@ def _is_whole(value: object) -> bool:
     return isinstance(value, Real) and math.isfinite(float(value)) and float(value).is_integer()
 
 
+#: NHS Digital's rule: the default of the functions below and of a workspace without settings.
 _DEFAULT_RULE = SuppressionRule()
+
+
+def rule_for(workspace: Workspace) -> SuppressionRule:
+    """Return the suppression rule of a workspace: THE way to get the rule for an output.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        The workspace whose outputs are being written.
+
+    Returns
+    -------
+    SuppressionRule
+        The ``small_numbers:`` section of ``<workspace>/settings.yaml``; NHS Digital's rule
+        (1-7 hidden, round to 5, zero shown) when the file or the section is absent.
+
+    Raises
+    ------
+    ConfigError
+        Naming the settings file and the key, if the file is not valid.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from risk_model.config import Workspace
+    >>> ws = Workspace.at(tempfile.mkdtemp())
+    >>> rule_for(ws) == SuppressionRule()
+    True
+    >>> _ = ws.settings_file.write_text("small_numbers: {threshold: 11}")
+    >>> rule_for(ws)
+    SuppressionRule(threshold=11, rounding=5, suppress_zero=False)
+    """
+    small = workspace.settings().small_numbers
+    return SuppressionRule(
+        threshold=small.threshold, rounding=small.rounding, suppress_zero=small.suppress_zero
+    )
 
 
 def _as_count(value: object) -> int:

@@ -1,17 +1,25 @@
 from __future__ import annotations
 
+import json
+from datetime import date
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
+from risk_model.config import SmallNumbers, Workspace
 from risk_model.disclosure import (
     SUPPRESSED,
     SuppressionRule,
+    rule_for,
     suppress_count,
     suppress_counts,
     suppress_table,
     suppressed_rate,
 )
 from risk_model.errors import ConfigError, DataError
+from risk_model.ingest import KEY_ENV, ingest, load_key
+from tests.conftest import SynthRun
 
 
 @pytest.mark.parametrize(
@@ -145,3 +153,112 @@ def test_rule_is_frozen():
     rule = SuppressionRule()
     with pytest.raises(AttributeError):
         rule.threshold = 1  # type: ignore[misc]
+
+
+# ---- the workspace's rule ------------------------------------------------------------------
+
+
+def test_rule_for_a_workspace_without_settings_is_nhs_digitals(tmp_path):
+    assert rule_for(Workspace.at(tmp_path)) == SuppressionRule(threshold=8, rounding=5,
+                                                               suppress_zero=False)
+    # the settings' defaults and the rule's defaults are the same rule
+    assert SuppressionRule() == SuppressionRule(**SmallNumbers().model_dump())
+
+
+def test_rule_for_reads_the_small_numbers_setting(tmp_path):
+    ws = Workspace.at(tmp_path)
+    ws.settings_file.write_text("small_numbers:\n  threshold: 11\n  rounding: 10\n"
+                                "  suppress_zero: true\n")
+    rule = rule_for(ws)
+    assert rule == SuppressionRule(threshold=11, rounding=10, suppress_zero=True)
+    assert [suppress_count(n, rule) for n in (0, 10, 11, 14, 15)] == ["*", "*", 10, 10, 20]
+
+
+def test_rule_for_a_bad_setting_names_the_file_and_key(tmp_path):
+    ws = Workspace.at(tmp_path)
+    ws.settings_file.write_text("small_numbers: {threshold: 0}\n")
+    with pytest.raises(ConfigError) as caught:
+        rule_for(ws)
+    assert caught.value.message == (f"{ws.settings_file}: small_numbers.threshold: must be a "
+                                    "whole number of at least 1, got 0")
+
+
+def test_the_rule_is_described_and_recorded_as_it_is():
+    assert SuppressionRule(threshold=11).to_dict() == {
+        "threshold": 11, "rounding": 5, "suppress_zero": False, "shown_as": "*"}
+    assert SuppressionRule(threshold=11).describe().startswith(
+        'Counts from 1 to 10 are shown as "*" and other counts are rounded to the nearest 5;')
+    assert SuppressionRule(threshold=2, rounding=1, suppress_zero=True).describe().startswith(
+        'Counts of 1 (and 0) are shown as "*" and other counts are not rounded;')
+    assert SuppressionRule(threshold=1).describe() == (
+        "No counts are hidden and counts are rounded to the nearest 5.")
+
+
+# ---- the rule in a real output: an ingest run ----------------------------------------------
+
+OPT_OUTS = "national_data_opt_outs.csv"
+
+
+def _ingest_ten_opt_outs(small_csv: SynthRun, root: Path, settings: str | None) -> Workspace:
+    """Ingest a landing zone of one file: the first 10 rows of the area's opt-out list."""
+    ws = Workspace.at(root)
+    ws.landing.mkdir()
+    rows = pd.read_csv(small_csv.ws.landing / OPT_OUTS, dtype=str)
+    assert len(rows) >= 10
+    rows.head(10).to_csv(ws.landing / OPT_OUTS, index=False)
+    if settings is not None:
+        ws.settings_file.write_text(settings)
+    ingest(ws, key=load_key(environ={KEY_ENV: "disclosure-test-key-" + "0" * 32}),
+           today=date(2026, 11, 24))
+    return ws
+
+
+def _outputs(ws: Workspace) -> tuple[dict, dict, str]:
+    quality = json.loads((ws.reports / "data_quality.json").read_text())
+    (run_file,) = (ws.reports / "ingest").glob("*.json")
+    return quality, json.loads(run_file.read_text()), (ws.reports / "data_quality.html").read_text()
+
+
+def test_ingest_reports_follow_the_workspaces_small_number_rule(small_csv, tmp_path):
+    default = _ingest_ten_opt_outs(small_csv, tmp_path / "default", None)
+    quality, run, page = _outputs(default)
+    (source,) = quality["sources"]
+    assert source["rows_read"] == 10 and source["rows_accepted"] == 10
+    assert source["suppression"]["threshold"] == 8
+    assert run["opt_out"]["opt_out_list_size"] == 10
+    assert "Counts from 1 to 7 are shown as" in page
+
+    strict = _ingest_ten_opt_outs(small_csv, tmp_path / "strict",
+                                  "small_numbers: {threshold: 11}\n")
+    quality, run, page = _outputs(strict)
+    (source,) = quality["sources"]
+    assert source["rows_read"] == SUPPRESSED and source["rows_accepted"] == SUPPRESSED
+    assert source["suppression"] == SuppressionRule(threshold=11).to_dict()
+    assert quality["run"]["files"][0]["rows_read"] == SUPPRESSED
+    assert run["opt_out"]["opt_out_list_size"] == SUPPRESSED
+    assert run["suppression"]["threshold"] == 11
+    assert "Counts from 1 to 10 are shown as" in page
+
+
+def test_ingest_refuses_to_mix_rules_in_one_report_until_rebuilt(small_csv, tmp_path):
+    ws = _ingest_ten_opt_outs(small_csv, tmp_path / "ws", None)
+    key = load_key(environ={KEY_ENV: "disclosure-test-key-" + "0" * 32})
+    before = (ws.reports / "data_quality.json").read_text()
+    lsoa = pd.read_csv(small_csv.ws.landing / "lsoa_imd.csv", dtype=str)
+    lsoa.to_csv(ws.landing / "lsoa_imd.csv", index=False)
+    ws.settings_file.write_text("small_numbers: {threshold: 11}\n")
+    with pytest.raises(ConfigError, match=r"national_data_opt_outs\.csv.*another small-number "
+                       r"rule.*--overwrite"):
+        ingest(ws, key=key, today=date(2026, 11, 24))
+    assert (ws.reports / "data_quality.json").read_text() == before  # nothing published
+    ingest(ws, key=key, today=date(2026, 11, 24), rebuild=True)
+    quality = json.loads((ws.reports / "data_quality.json").read_text())
+    opt_outs = next(s for s in quality["sources"] if s["source"] == "national_data_opt_outs")
+    assert opt_outs["rows_read"] == SUPPRESSED
+
+
+def test_a_bad_settings_file_stops_ingest_before_anything_is_written(small_csv, tmp_path):
+    with pytest.raises(ConfigError, match=r"settings\.yaml: small_numbers\.zero: unknown key"):
+        _ingest_ten_opt_outs(small_csv, tmp_path / "ws", "small_numbers: {zero: true}\n")
+    assert not (tmp_path / "ws" / "warehouse.duckdb").exists()
+    assert not (tmp_path / "ws" / "reports").exists()

@@ -7,7 +7,8 @@ as-of date), ``outcome_labels`` and ``feature_runs``. A failure leaves the wareh
 
 Each run reports, per date, the rows, the share of missing ("not known") values per feature and
 the coverage of every housing feature by tenure (missing housing data is itself unequal), and
-the label counts per model, with small numbers suppressed. The reports go to
+the label counts per model, with small numbers suppressed under the workspace's rule
+(:func:`risk_model.disclosure.rule_for`; recorded as ``suppression``). The reports go to
 ``reports/features.json`` and ``reports/features/<as_of>.json``, the data dictionary to
 ``reports/data_dictionary.{md,html}``, and everything to an MLflow run (experiment
 ``features``).
@@ -29,7 +30,7 @@ from typing import Any
 import duckdb
 
 from risk_model.config import Workspace
-from risk_model.disclosure import SUPPRESSED, SuppressionRule, suppress_count
+from risk_model.disclosure import SuppressionRule, rule_for, suppress_count, suppressed_rate
 from risk_model.errors import ConfigError, DataError, OutputExistsError
 from risk_model.features.catalogue import NOT_KNOWN, Catalogue, load_catalogue
 from risk_model.features.outcomes import LABELS_TABLE, STATUSES, label_sql
@@ -44,7 +45,8 @@ log = logging.getLogger(__name__)
 SNAPSHOTS_TABLE = "feature_snapshots"
 RUNS_TABLE = "feature_runs"
 EXPERIMENT = "features"
-_RULE = SuppressionRule()
+#: Decimal places of the shares in the reports.
+_SHARE_DIGITS = 4
 _NEEDED = ("gp_registrations", "person_homes", "gazetteer", "lsoa_imd")
 
 
@@ -85,13 +87,6 @@ class FeatureResult:
                 "mlflow_run_id": self.mlflow_run_id, "seconds": self.seconds}
 
 
-def _share(part: int, whole: int) -> float | str:
-    if whole == 0 or suppress_count(whole, _RULE) == SUPPRESSED \
-            or suppress_count(part, _RULE) == SUPPRESSED:
-        return SUPPRESSED if whole else 0.0
-    return round(part / whole, 4)
-
-
 def _missing_expr(name: str, kind: str, table: str = "") -> str:
     col = f'{table}"{name}"'
     if kind == "category":
@@ -99,7 +94,8 @@ def _missing_expr(name: str, kind: str, table: str = "") -> str:
     return f"count(*) FILTER (WHERE {col} IS NULL)"
 
 
-def _describe(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> dict[str, Any]:
+def _describe(con: duckdb.DuckDBPyConnection, snap: Snapshot,
+              rule: SuppressionRule) -> dict[str, Any]:
     """Missingness per feature and coverage of housing features by tenure."""
     feats = snap.features
     exprs = ", ".join(f"{_missing_expr(f.name, f.type)} AS \"{f.name}\"" for f in feats)
@@ -115,13 +111,15 @@ def _describe(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> dict[str, Any]:
     coverage: dict[str, dict[str, Any]] = {}
     for tenure, n, *counts in rows:
         for f, k in zip(housing, counts, strict=True):
-            coverage.setdefault(f.name, {})[tenure] = _share(int(k), int(n))
+            coverage.setdefault(f.name, {})[tenure] = suppressed_rate(
+                int(k), int(n), rule, digits=_SHARE_DIGITS)
     return {"missing_share": missing, "known_share_by_tenure": coverage,
-            "residents_by_tenure": {t: suppress_count(int(n), _RULE) for t, n, *_ in rows}}
+            "residents_by_tenure": {t: suppress_count(int(n), rule) for t, n, *_ in rows}}
 
 
 def _labels(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
-            specs: dict[str, ModelSpec], as_of: date, table: str) -> dict[str, Any]:
+            specs: dict[str, ModelSpec], as_of: date, table: str,
+            rule: SuppressionRule) -> dict[str, Any]:
     sql = " UNION ALL ".join(f"({label_sql(s, catalogue, as_of)})" for s in specs.values())
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
@@ -137,9 +135,10 @@ def _labels(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
                 counts[status] = int(n)
         labelled = counts["event"] + counts["no_event"]
         summary[name] = {
-            "cohort": suppress_count(sum(counts.values()), _RULE),
-            "by_status": {s: suppress_count(n, _RULE) for s, n in counts.items()},
-            "event_rate": _share(counts["event"], labelled) if labelled else None,
+            "cohort": suppress_count(sum(counts.values()), rule),
+            "by_status": {s: suppress_count(n, rule) for s, n in counts.items()},
+            "event_rate": suppressed_rate(counts["event"], labelled, rule,
+                                          digits=_SHARE_DIGITS),
         }
     return summary
 
@@ -237,6 +236,8 @@ def build_features(workspace: Workspace, as_of: Sequence[date], *, lag_days: int
         If a date was built before, or the catalogue changed, and ``overwrite`` is false.
     DataError
         If the warehouse is not ready or a definition fails on it.
+    ConfigError
+        If no date is given or the workspace's ``settings.yaml`` is not valid.
     """
     t0 = time.perf_counter()
     note = progress or (lambda message: log.debug("features: %s", message))
@@ -246,6 +247,7 @@ def build_features(workspace: Workspace, as_of: Sequence[date], *, lag_days: int
     if not workspace.warehouse.exists():
         raise DataError(f"no warehouse at {workspace.warehouse}",
                         hint="run `risk-model ingest` and `risk-model link` first")
+    rule = rule_for(workspace)
     catalogue = catalogue or load_catalogue()
     specs = specs if specs is not None else load_specs()
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
@@ -262,10 +264,10 @@ def build_features(workspace: Workspace, as_of: Sequence[date], *, lag_days: int
             snap = build_snapshot(con, catalogue, day, lag_days=lag_days,
                                   table=f"snapshot_{i}")
             note(f"outcome labels as of {day}")
-            labels = _labels(con, catalogue, specs, day, f"labels_{i}")
+            labels = _labels(con, catalogue, specs, day, f"labels_{i}", rule)
             summary = {"as_of": day.isoformat(), "cutoff": snap.cutoff.isoformat(),
                        "rows": snap.rows, "features": len(snap.features),
-                       **_describe(con, snap), "labels": labels,
+                       **_describe(con, snap, rule), "labels": labels,
                        "seconds": round(time.perf_counter() - started, 2)}
             summaries.append(summary)
             built.append((snap, f"labels_{i}"))
@@ -277,7 +279,7 @@ def build_features(workspace: Workspace, as_of: Sequence[date], *, lag_days: int
 
         with workspace.staging("features") as stage:
             note("writing reports")
-            reports = _reports(workspace, stage, run_id, catalogue, summaries, lag_days)
+            reports = _reports(workspace, stage, run_id, catalogue, summaries, lag_days, rule)
             note("logging the run to MLflow")
             mlflow_run_id = _track(workspace, run_id, catalogue, specs, summaries, lag_days,
                                    stage)
@@ -294,11 +296,13 @@ def build_features(workspace: Workspace, as_of: Sequence[date], *, lag_days: int
 
 
 def _reports(workspace: Workspace, stage: Path, run_id: str, catalogue: Catalogue,
-             summaries: list[dict[str, Any]], lag_days: int) -> dict[str, tuple[Path, Path]]:
+             summaries: list[dict[str, Any]], lag_days: int,
+             rule: SuppressionRule) -> dict[str, tuple[Path, Path]]:
     from risk_model.features.dictionary import dictionary_html, dictionary_markdown
 
+    suppression = rule.to_dict()
     run = {"run_id": run_id, "catalogue_digest": catalogue.digest, "lag_days": lag_days,
-           "snapshots": summaries}
+           "suppression": suppression, "snapshots": summaries}
     out: dict[str, tuple[Path, Path]] = {}
 
     def put(name: str, target: Path, text: str) -> None:
@@ -309,8 +313,8 @@ def _reports(workspace: Workspace, stage: Path, run_id: str, catalogue: Catalogu
     put("summary", workspace.reports / "features.json", json.dumps(run, indent=2))
     for s in summaries:
         put(f"as_of_{s['as_of']}", workspace.reports / "features" / f"{s['as_of']}.json",
-            json.dumps({"run_id": run_id, "catalogue_digest": catalogue.digest, **s},
-                       indent=2))
+            json.dumps({"run_id": run_id, "catalogue_digest": catalogue.digest,
+                        "suppression": suppression, **s}, indent=2))
     put("dictionary_md", workspace.reports / "data_dictionary.md",
         dictionary_markdown(catalogue))
     put("dictionary_html", workspace.reports / "data_dictionary.html",

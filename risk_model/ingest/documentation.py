@@ -89,13 +89,23 @@ name, and runs of two or more names known from the landing zone. Every warehouse
 latest opt-out list before anything is written: the rows of opted-out people are excluded
 (counted as `rows_opted_out`), and rows already in the warehouse of people who have opted out
 since are deleted. The run reports how many people were excluded, by sex, ethnic group and age
-band, with counts from 1 to 7 shown as `*` and others rounded to 5. Housing records are not
-health records and are not affected.
+band, small numbers suppressed. Housing records are not health records and are not affected.
 
 **Data quality.** `<workspace>/reports/data_quality.html` (and `.json`) shows, per source,
 the completeness of every field, the problems by rule, duplicates, the date coverage of
 non-identifying dates and the NHS number completeness by ethnic group, small numbers
 suppressed.
+
+**Small numbers.** Every count in these reports goes through `risk_model.disclosure`: by
+default (NHS Digital's rule) a count from 1 to 7 is shown as `*`, other counts are rounded to
+the nearest 5, and a share built on a hidden count, or whose complement is hidden, is hidden
+too. A workspace may set another rule in `<workspace>/settings.yaml` (`small_numbers:` with
+`threshold`, `rounding`, `suppress_zero`; see the README); every report then follows it, and
+each report records the rule it used (`suppression`). After changing the rule, ingest with
+`--overwrite` so that the quality profiles of earlier files are made again under it (ingest
+refuses to mix two rules in one report). The per-file reconciliation (`rows_read`,
+`rows_accepted`, `rows_quarantined`, `rows_opted_out`) stays in true counts in the run's
+`reports/ingest/<run>.json`, as it must add up; it is for the analyst, not for sharing.
 
 ## Sources
 """

@@ -10,9 +10,11 @@ run's file reconciliation, as JSON and as a standalone HTML page.
 What the output may hold, and nothing else: counts, shares, column names, rule names, group
 labels and the earliest and latest value of date columns. No identifier value ever leaves this
 module, because no value of a non-date column is ever read into the output. Every count and share
-goes through :mod:`risk_model.disclosure` (1-7 shown as ``"*"``, other counts rounded to 5, and
-a share built on a suppressed count suppressed too), so the report may be shared outside the
-analyst's environment.
+goes through :mod:`risk_model.disclosure` under the workspace's rule (by default 1-7 shown as
+``"*"``, other counts rounded to 5, and a share built on a suppressed count suppressed too), so
+the report may be shared outside the analyst's environment. The ingest run passes
+:func:`~risk_model.disclosure.rule_for` of its workspace; without a rule the functions here use
+NHS Digital's.
 """
 
 from __future__ import annotations
@@ -29,12 +31,11 @@ from typing import Any
 import pandas as pd
 
 from risk_model.disclosure import (
-    SUPPRESSED,
     SuppressionRule,
     suppress_count,
     suppressed_rate,
 )
-from risk_model.errors import DataError
+from risk_model.errors import ConfigError, DataError
 
 __all__ = ["profile_source", "write_quality_report"]
 
@@ -46,8 +47,6 @@ _SHARE_DIGITS = 4
 _MISSING_GROUP = "(missing)"
 #: Reconciliation counts taken from each of ``run["files"]``, in the order shown.
 _FILE_COUNTS = ("rows_read", "rows_accepted", "rows_quarantined", "rows_opted_out")
-
-_DEFAULT_RULE = SuppressionRule()
 
 
 def _missing_mask(values: pd.Series) -> pd.Series:
@@ -130,7 +129,7 @@ def profile_source(
     key_columns: Sequence[str] = (),
     duplicate_rows: int = 0,
     group_completeness: Mapping[str, tuple[pd.Series, pd.Series]] | None = None,
-    rule: SuppressionRule = _DEFAULT_RULE,
+    rule: SuppressionRule | None = None,
 ) -> dict[str, Any]:
     """Profile one source's typed rows as read: counts and shares only, suppressed.
 
@@ -157,7 +156,8 @@ def profile_source(
         For each name, the values whose completeness is measured and the group labels of the
         same rows, in the same order (for example NHS numbers and ethnic groups of residents).
     rule : SuppressionRule, optional
-        The suppression rule; NHS Digital's (1-7 hidden, round to 5) by default.
+        The suppression rule: a step passes :func:`~risk_model.disclosure.rule_for` of its
+        workspace; ``None`` means NHS Digital's (1-7 hidden, round to 5).
 
     Returns
     -------
@@ -187,6 +187,7 @@ def profile_source(
     >>> profile["fields"]
     [{'field': 'NHS_NUMBER', 'key': False, 'completeness': 0.5, 'missing': 10}]
     """
+    rule = rule or SuppressionRule()
     if rows_accepted > rows_read:
         raise DataError(
             f"{source}: rows_accepted ({rows_accepted}) is more than rows_read ({rows_read})",
@@ -226,12 +227,7 @@ def profile_source(
         "source": str(source),
         "rows_read": suppress_count(rows_read, rule),
         "rows_accepted": suppress_count(rows_accepted, rule),
-        "suppression": {
-            "threshold": rule.threshold,
-            "rounding": rule.rounding,
-            "suppress_zero": rule.suppress_zero,
-            "shown_as": SUPPRESSED,
-        },
+        "suppression": rule.to_dict(),
         "fields": fields,
         "validity": {
             str(name): suppress_count(count, rule)
@@ -435,11 +431,6 @@ def _report_html(
         else '<p class="note">No files were recorded for this run.</p>'
     )
     sources = "\n".join(_source_html(p) for p in profiles)
-    if rule.threshold > 1:
-        hidden = f"Counts from 1 to {rule.threshold - 1}"
-        hidden += " (and 0)" if rule.suppress_zero else ""
-    else:
-        hidden = "Counts of 0" if rule.suppress_zero else "No counts"
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -451,10 +442,9 @@ def _report_html(
 <body>
 <h1>{_e(title)}</h1>
 <dl>{info}</dl>
-<p class="note">{_e(hidden)} are shown as &ldquo;{_e(SUPPRESSED)}&rdquo; and other counts are
-rounded to the nearest {rule.rounding}; a share built on a hidden count, or whose complement is
-hidden, is hidden too. Shares are computed from the true counts. No identifier values are shown:
-only counts, shares, column names, rule names, group labels and date ranges.</p>
+<p class="note">{_e(rule.describe())} Shares are computed from the true counts. No identifier
+values are shown: only counts, shares, column names, rule names, group labels and date
+ranges.</p>
 <h2>Files and reconciliation</h2>
 {files_table}
 {sources}
@@ -482,13 +472,31 @@ def _write_atomically(contents: Mapping[Path, str]) -> None:
                 tmp.unlink()
 
 
+def _check_profiles_follow(profiles: Sequence[Mapping[str, Any]], rule: SuppressionRule) -> None:
+    """Refuse profiles suppressed under another rule (made before the setting changed)."""
+    stale = sorted(
+        str(p.get("file") or p.get("source"))
+        for p in profiles
+        if p.get("suppression", rule.to_dict()) != rule.to_dict()
+    )
+    if stale:
+        raise ConfigError(
+            f"the quality profiles of {', '.join(stale)} were suppressed under another "
+            f"small-number rule than the workspace's now (threshold {rule.threshold}, rounding "
+            f"{rule.rounding}, suppress_zero {rule.suppress_zero}), so the report would mix "
+            "two rules",
+            hint="ingest again with --overwrite, which profiles every landing file under the "
+            "rule in settings.yaml, or restore the small_numbers setting they were made with",
+        )
+
+
 def write_quality_report(
     profiles: Sequence[dict],
     *,
     run: Mapping[str, Any],
     json_path: Path,
     html_path: Path,
-    rule: SuppressionRule = _DEFAULT_RULE,
+    rule: SuppressionRule | None = None,
 ) -> None:
     """Write the data-quality report as JSON and as a standalone HTML page.
 
@@ -509,15 +517,20 @@ def write_quality_report(
     html_path : pathlib.Path
         Where the HTML page goes.
     rule : SuppressionRule, optional
-        The rule applied to the files' counts; NHS Digital's by default.
+        The rule applied to the files' counts and described on the page; the profiles must
+        have been made under it. ``None`` means NHS Digital's.
 
     Raises
     ------
     DataError
         If a profile is not JSON-serialisable or a file count is not allowed.
+    ConfigError
+        If a profile was suppressed under another rule than ``rule``.
     OSError
         If a file cannot be written; no report file is changed then.
     """
+    rule = rule or SuppressionRule()
+    _check_profiles_follow(profiles, rule)
     run_info = _run_section(run, rule)
     payload = {"run": run_info, "sources": list(profiles)}
     try:

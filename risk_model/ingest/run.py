@@ -11,6 +11,11 @@ All of it happens on a copy of the warehouse in a staging folder, moved into pla
 complete: a refused file or a failure midway leaves the warehouse exactly as it was. A later
 extract adds to the warehouse: a row whose key is already there replaces it (the newer extract
 wins); snapshot sources (the opt-out list, reference tables) replace the whole table.
+
+Every count in the reports (quality profiles, people excluded by the opt-out) is suppressed
+under the workspace's small-number rule (:func:`risk_model.disclosure.rule_for`). The
+reconciliation per file is given in true counts, as it must add up: it is for the analyst, not
+for sharing.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import pandas as pd
 from risk_model import __version__
 from risk_model.codes import ETHNIC_GROUP_OF, age_band
 from risk_model.config import Workspace
-from risk_model.disclosure import suppress_count
+from risk_model.disclosure import SuppressionRule, rule_for, suppress_count
 from risk_model.errors import ConfigError, DataError
 from risk_model.ingest.boundary import key_columns, to_warehouse, warehouse_name
 from risk_model.ingest.contracts import (
@@ -160,12 +165,15 @@ def ingest(workspace: Workspace, *, key: PseudonymKey, today: date | None = None
         If landing/ holds no files, a file with no contract, or a file that cannot be read at
         all; nothing is written.
     ConfigError
-        If the warehouse was built with another pseudonymisation key.
+        If the warehouse was built with another pseudonymisation key, the workspace's
+        ``settings.yaml`` is not valid, or earlier files were profiled under another
+        small-number rule (ingest with ``rebuild`` then).
     """
     t0 = time.perf_counter()
     note = progress or (lambda _message: None)
     today = today or date.today()
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    rule = rule_for(workspace)
     files = _landing_files(workspace)
     known = {} if rebuild else _known_files(workspace.warehouse, key)
     digests = {p.name: file_digest(p) for p in files}
@@ -184,7 +192,7 @@ def ingest(workspace: Workspace, *, key: PseudonymKey, today: date | None = None
         con = duckdb.connect(str(staged_db))
         try:
             con.execute(f"SET memory_limit = '{_DUCKDB_MEMORY}'")
-            run = _Run(con, key, today, stage / "quarantine", note)
+            run = _Run(con, key, today, stage / "quarantine", note, rule)
             run.process(todo, landing=files)
             run.record(run_id, skipped)
             profiles, all_files = run.stored_quality()
@@ -259,8 +267,9 @@ class _Run:
     """One run's state: the staged warehouse connection and what each file became."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, key: PseudonymKey, today: date,
-                 quarantine: Path, note: Progress) -> None:
+                 quarantine: Path, note: Progress, rule: SuppressionRule) -> None:
         self.con = con
+        self.rule = rule
         self.key = key
         self.today = today
         self.quarantine = quarantine
@@ -428,15 +437,15 @@ class _Run:
         """Opted-out people excluded this run, by broad group, small numbers suppressed."""
         people = self.opt_out_groups.get("all", {}).get("people", set())
         summary: dict[str, Any] = {
-            "people_excluded": suppress_count(len(people)),
+            "people_excluded": suppress_count(len(people), self.rule),
             "rows_excluded": sum(r.rows_opted_out for r in self.reconciliation),
             "rows_removed_from_warehouse": self.removed_for_opt_out,
-            "opt_out_list_size": suppress_count(len(self._opt_outs())),
+            "opt_out_list_size": suppress_count(len(self._opt_outs()), self.rule),
         }
         for dimension, by in self.opt_out_groups.items():
             if dimension != "all":
                 summary[f"people_by_{dimension}"] = {
-                    g: suppress_count(len(m)) for g, m in sorted(by.items())}
+                    g: suppress_count(len(m), self.rule) for g, m in sorted(by.items())}
         return summary
 
     # ---- writing -----------------------------------------------------------------------
@@ -480,7 +489,7 @@ class _Run:
             quarantined_by_rule={str(k): int(v) for k, v in by_rule.items()},
             date_columns=dates, key_columns=list(contract.key),
             duplicate_rows=int(by_rule.get("duplicate_key", 0)),
-            group_completeness=groups or None,
+            group_completeness=groups or None, rule=self.rule,
         )
         profile["file"] = checked.path.name
         return profile
@@ -588,6 +597,7 @@ def _write_reports(workspace: Workspace, stage: Path, run: _Run, *, run_id: str,
         "as_of": run.today.isoformat(),
         "files": [r.to_dict() for r in run.reconciliation],
         "opt_out": opt_out,
+        "suppression": run.rule.to_dict(),
     }
     staged_run = stage / f"{run_id}.json"
     staged_run.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
@@ -595,7 +605,7 @@ def _write_reports(workspace: Workspace, stage: Path, run: _Run, *, run_id: str,
     staged_html = stage / "data_quality.html"
     # the quality report covers every file in the warehouse, each as last ingested
     write_quality_report(profiles, run={**summary, "files": all_files},
-                         json_path=staged_json, html_path=staged_html)
+                         json_path=staged_json, html_path=staged_html, rule=run.rule)
     reports = workspace.reports
     return [
         (staged_run, reports / "ingest" / f"{run_id}.json"),

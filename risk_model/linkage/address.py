@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from risk_model.codes import ETHNIC_GROUP_OF, age_band
-from risk_model.disclosure import suppress_count, suppressed_rate
+from risk_model.disclosure import SuppressionRule, suppress_count, suppressed_rate
 from risk_model.errors import ConfigError, DataError
 
 __all__ = [
@@ -559,8 +559,8 @@ def _run_matcher(messy: pd.DataFrame, canonical: pd.DataFrame,
 
 # ---- reporting -------------------------------------------------------------------------
 
-def summarise_address_matching(con: duckdb.DuckDBPyConnection, *,
-                               as_of: date | None = None) -> dict[str, Any]:
+def summarise_address_matching(con: duckdb.DuckDBPyConnection, *, as_of: date | None = None,
+                               rule: SuppressionRule | None = None) -> dict[str, Any]:
     """Summarise the address matching from the warehouse alone (no truth, no addresses).
 
     Parameters
@@ -569,6 +569,9 @@ def summarise_address_matching(con: duckdb.DuckDBPyConnection, *,
         A connection to the warehouse (``gp_registrations`` and ``gazetteer``).
     as_of : datetime.date, optional
         The day ages are taken at; default the latest ingest's ``as_of``, else today.
+    rule : SuppressionRule, optional
+        The small-number rule: a step passes :func:`~risk_model.disclosure.rule_for` of its
+        workspace; ``None`` means NHS Digital's.
 
     Returns
     -------
@@ -576,8 +579,9 @@ def summarise_address_matching(con: duckdb.DuckDBPyConnection, *,
         JSON-ready: ``rows``, ``rows_by_method``, ``match_rate``, then ``unmatched_by_tenure``,
         ``unmatched_by_area`` (postcode district), ``unmatched_by_ethnic_group`` and
         ``unmatched_by_age_band``, each ``{group: {"rows", "unmatched", "unmatched_rate"}}``,
-        and ``notes``. Counts pass through :func:`risk_model.disclosure.suppress_count` and rates
-        through :func:`~risk_model.disclosure.suppressed_rate`. An unmatched row has no UPRN,
+        ``suppression`` (the rule) and ``notes``. Counts pass through
+        :func:`risk_model.disclosure.suppress_count` and rates through
+        :func:`~risk_model.disclosure.suppressed_rate`. An unmatched row has no UPRN,
         so its tenure is estimated: the most common tenure of the gazetteer's homes in its
         postcode district (``notes`` says so).
 
@@ -586,6 +590,7 @@ def summarise_address_matching(con: duckdb.DuckDBPyConnection, *,
     DataError
         If the warehouse has no matched ``gp_registrations`` table.
     """
+    rule = rule or SuppressionRule()
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     if "gp_registrations" not in tables or "uprn_match_method" not in {
             r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE "
@@ -624,24 +629,24 @@ def summarise_address_matching(con: duckdb.DuckDBPyConnection, *,
     }
     methods = rows["method"].value_counts()
     summary: dict[str, Any] = {
-        "rows": suppress_count(len(rows)),
-        "rows_by_method": {m: suppress_count(int(methods.get(m, 0))) for m in METHODS},
-        "match_rate": suppressed_rate(int(accepted.sum()), len(rows)),
+        "rows": suppress_count(len(rows), rule),
+        "rows_by_method": {m: suppress_count(int(methods.get(m, 0)), rule) for m in METHODS},
+        "match_rate": suppressed_rate(int(accepted.sum()), len(rows), rule),
     }
     for name, labels in groups.items():
         table = pd.DataFrame({"label": labels.to_numpy(), "unmatched": (~accepted).to_numpy()})
         by = table.groupby("label")["unmatched"].agg(["size", "sum"])
         summary[f"unmatched_by_{name}"] = {
-            str(label): {"rows": suppress_count(int(r["size"])),
-                         "unmatched": suppress_count(int(r["sum"])),
-                         "unmatched_rate": suppressed_rate(int(r["sum"]), int(r["size"]))}
+            str(label): {"rows": suppress_count(int(r["size"]), rule),
+                         "unmatched": suppress_count(int(r["sum"]), rule),
+                         "unmatched_rate": suppressed_rate(int(r["sum"]), int(r["size"]), rule)}
             for label, r in by.iterrows()}
+    summary["suppression"] = rule.to_dict()
     summary["notes"] = [
         "unmatched_by_tenure: an unmatched row has no UPRN, so its tenure is estimated as the "
         "most common tenure of the gazetteer's homes in its postcode district; a matched row's "
         "is its home's",
-        "counts from 1 to 7 are shown as '*', others rounded to 5; rates are from the "
-        "unrounded counts",
+        rule.describe() + " Rates are from the unrounded counts.",
         f"age bands at {as_of.isoformat()}",
     ]
     return summary

@@ -10,8 +10,9 @@ overall and by group:
 - :func:`quality_against_truth` reads a synthetic workspace's ``truth/`` folder: precision and
   recall overall and by the same groups (the groups taken from the truth, not from the records).
 
-Counts are shown through :mod:`risk_model.disclosure`; a rate is withheld (``"*"``) when its
-group is small.
+Counts are shown through :mod:`risk_model.disclosure` under the rule the caller passes (the
+linkage run passes its workspace's, :func:`~risk_model.disclosure.rule_for`); a rate is withheld
+(``"*"``) when its group is small.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from risk_model.disclosure import SUPPRESSED, SuppressionRule, suppress_count, s
 __all__ = ["GROUPS", "data_end", "link_rates", "quality_against_truth", "truth_persons"]
 
 GROUPS = ("ethnic_group", "age_band", "sex", "imd_quintile", "moved_last_2_years")
-_RULE = SuppressionRule()
 
 
 def data_end(con: duckdb.DuckDBPyConnection) -> pd.Timestamp:
@@ -66,21 +66,22 @@ def _resident_groups(con: duckdb.DuckDBPyConnection, when: pd.Timestamp) -> pd.D
     })
 
 
-def _rate_table(groups: pd.DataFrame, hit: pd.Series, *, label: str) -> dict[str, Any]:
+def _rate_table(groups: pd.DataFrame, hit: pd.Series, *, label: str,
+                rule: SuppressionRule) -> dict[str, Any]:
     """Per group: the count (suppressed) and the rate of ``hit`` (withheld if disclosive)."""
     out: dict[str, Any] = {}
     for g in GROUPS:
         rows = []
         for value, idx in groups.groupby(g).groups.items():
             n, k = len(idx), int(hit.loc[idx].sum())
-            rows.append({"group": str(value), "n": suppress_count(n, _RULE),
-                         label: suppressed_rate(k, n, _RULE)})
+            rows.append({"group": str(value), "n": suppress_count(n, rule),
+                         label: suppressed_rate(k, n, rule)})
         out[g] = rows
     return out
 
 
 def link_rates(con: duckdb.DuckDBPyConnection, residents: pd.DataFrame,
-               links: pd.DataFrame) -> dict[str, Any]:
+               links: pd.DataFrame, *, rule: SuppressionRule | None = None) -> dict[str, Any]:
     """Return the link rate overall and by group, and the expected false links.
 
     Parameters
@@ -91,6 +92,9 @@ def link_rates(con: duckdb.DuckDBPyConnection, residents: pd.DataFrame,
         One row per housing resident with ``resident_id_pseudo`` and ``outcome``.
     links : pandas.DataFrame
         The accepted links with ``method`` and ``match_probability``.
+    rule : SuppressionRule, optional
+        The small-number rule of the group tables: a step passes
+        :func:`~risk_model.disclosure.rule_for` of its workspace; ``None`` means NHS Digital's.
 
     Returns
     -------
@@ -110,7 +114,8 @@ def link_rates(con: duckdb.DuckDBPyConnection, residents: pd.DataFrame,
         "residents": len(residents),
         "linked": int(linked.sum()),
         "link_rate": round(float(linked.mean()), 4) if len(linked) else None,
-        "by_group": _rate_table(groups, linked, label="link_rate"),
+        "by_group": _rate_table(groups, linked, label="link_rate",
+                                rule=rule or SuppressionRule()),
         "expected_false_links": round(expected, 2),
         "expected_false_link_rate": round(expected / len(links), 5) if len(links) else None,
     }
@@ -176,7 +181,8 @@ def _truth_groups(truth: Path, resident_person: pd.Series, when: pd.Timestamp,
 
 
 def quality_against_truth(con: duckdb.DuckDBPyConnection, links: pd.DataFrame,
-                          truth: Path) -> dict[str, Any] | None:
+                          truth: Path, *,
+                          rule: SuppressionRule | None = None) -> dict[str, Any] | None:
     """Return precision and recall of the person links against a synthetic area's truth.
 
     A resident is *linkable* when the true person behind the record is among the health
@@ -191,6 +197,9 @@ def quality_against_truth(con: duckdb.DuckDBPyConnection, links: pd.DataFrame,
         The accepted links (``resident_id_pseudo``, ``nhs_pseudo``, ``method``).
     truth : pathlib.Path
         The workspace's ``truth/`` folder.
+    rule : SuppressionRule, optional
+        The small-number rule of the group tables: a step passes
+        :func:`~risk_model.disclosure.rule_for` of its workspace; ``None`` means NHS Digital's.
 
     Returns
     -------
@@ -200,6 +209,7 @@ def quality_against_truth(con: duckdb.DuckDBPyConnection, links: pd.DataFrame,
     """
     if not (truth / "record_identity.parquet").exists():
         return None
+    rule = rule or SuppressionRule()
     resident_person, health_person = truth_persons(con, truth)
     when = data_end(con)
     linkable = resident_person[resident_person.isin(set(health_person.dropna()))]
@@ -230,12 +240,12 @@ def quality_against_truth(con: duckdb.DuckDBPyConnection, links: pd.DataFrame,
             able = idx[idx.isin(linkable.index)]
             n_link = int(linked[idx].sum())
             n_right = int(right[idx].sum())
-            small = len(able) < _RULE.threshold
+            small = len(able) < rule.threshold
             rows.append({
                 "group": str(value),
-                "linkable": suppress_count(len(able), _RULE),
+                "linkable": suppress_count(len(able), rule),
                 "recall": SUPPRESSED if small else round(n_right / len(able), 4),
-                "precision": (SUPPRESSED if n_link < _RULE.threshold
+                "precision": (SUPPRESSED if n_link < rule.threshold
                               else round(n_right / n_link, 4)),
             })
         by_group[g] = rows

@@ -1,7 +1,8 @@
 """The linkage report: one JSON for machines, one standalone HTML page for people.
 
-Everything in it is aggregate: counts pass through :mod:`risk_model.disclosure` before they get
-here (group tables) or are whole-population totals; no pseudonym, UPRN or date of any person
+Everything in it is aggregate: counts pass through :mod:`risk_model.disclosure` under the
+workspace's rule (the summary's ``suppression``) before they get here (group tables) or are
+whole-population totals; no pseudonym, UPRN or date of any person
 appears. Charts are drawn with matplotlib and embedded, so the page is one file that can be
 mailed or attached to an MLflow run.
 """
@@ -14,6 +15,8 @@ import io
 import json
 import math
 from typing import Any
+
+from risk_model.disclosure import SuppressionRule
 
 __all__ = ["charts", "render_html", "render_json"]
 
@@ -94,6 +97,13 @@ def _pairs(d: dict[str, Any]) -> str:
                    if not isinstance(v, dict | list)])
 
 
+def _rule_of(summary: dict[str, Any]) -> SuppressionRule:
+    """The small-number rule the summary was made under (NHS Digital's if not recorded)."""
+    given = summary.get("suppression") or {}
+    return SuppressionRule(**{k: given[k] for k in ("threshold", "rounding", "suppress_zero")
+                              if k in given})
+
+
 def render_html(summary: dict[str, Any], figures: dict[str, Any]) -> str:
     """Return the report as one standalone HTML page."""
     person = summary["person_linkage"]
@@ -101,8 +111,8 @@ def render_html(summary: dict[str, Any], figures: dict[str, Any]) -> str:
     address = summary.get("address_matching") or {}
     parts = [
         "<h1>Record linkage report</h1>",
-        f"<p>Run {html.escape(summary['run_id'])}. Counts are rounded to 5 and counts below "
-        f"8 are shown as *; a rate is withheld (*) when its group is small.</p>",
+        f"<p>Run {html.escape(summary['run_id'])}. In the group tables: "
+        f"{html.escape(_rule_of(summary).describe())}</p>",
         "<h2>Housing residents to health persons</h2>", _pairs(person["counts"]),
         "<h3>Agreement with NHS-number links</h3>",
         "<p>For residents whose NHS number links them, how often the probabilistic model alone "

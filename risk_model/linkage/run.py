@@ -13,7 +13,8 @@ in one DuckDB transaction, so a failure leaves the previous linkage in place:
   parameters), so the same linkage can be repeated with ``--model``.
 
 Then the linkage report (``reports/linkage.json`` and ``.html``, plus a copy per run under
-``reports/linkage/``) and an MLflow run in the ``linkage`` experiment.
+``reports/linkage/``) and an MLflow run in the ``linkage`` experiment. Its group tables are
+suppressed under the workspace's small-number rule (:func:`risk_model.disclosure.rule_for`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import duckdb
 import pandas as pd
 
 from risk_model.config import Workspace
+from risk_model.disclosure import SuppressionRule, rule_for
 from risk_model.errors import DataError, OutputExistsError
 from risk_model.linkage.person import LinkageSettings, link_persons, model_json
 from risk_model.linkage.quality import link_rates, quality_against_truth
@@ -111,6 +113,8 @@ def link(workspace: Workspace, *, settings: LinkageSettings | None = None,
     DataError
         If the warehouse is missing or lacks a table the linkage needs, or ``model`` is not a
         readable Splink model.
+    ConfigError
+        If the workspace's ``settings.yaml`` is not valid.
     OutputExistsError
         If a linkage exists and ``overwrite`` is false.
     """
@@ -119,12 +123,13 @@ def link(workspace: Workspace, *, settings: LinkageSettings | None = None,
     settings = settings or LinkageSettings()
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     _check_ready(workspace, overwrite=overwrite)
+    rule = rule_for(workspace)
     saved = _read_model(model) if model else None
 
     with duckdb.connect(str(workspace.warehouse), read_only=True) as con:
         people = link_persons(con, settings=settings, model=saved, note=note)
         note("measuring the links")
-        summary = _summary(con, workspace, run_id, settings, people)
+        summary = _summary(con, workspace, run_id, settings, people, rule)
 
     with workspace.staging("link") as stage:
         targets = {
@@ -185,7 +190,7 @@ def _read_model(path: Path) -> dict[str, Any]:
 
 
 def _summary(con: duckdb.DuckDBPyConnection, workspace: Workspace, run_id: str,
-             settings: LinkageSettings, people: Any) -> dict[str, Any]:
+             settings: LinkageSettings, people: Any, rule: SuppressionRule) -> dict[str, Any]:
     from risk_model.linkage.address import (
         address_matching_quality,
         summarise_address_matching,
@@ -196,6 +201,7 @@ def _summary(con: duckdb.DuckDBPyConnection, workspace: Workspace, run_id: str,
     return {
         "run_id": run_id,
         "settings": settings.to_dict(),
+        "suppression": rule.to_dict(),
         "person_linkage": {
             "counts": people.counts,
             "counts_by_method": {str(k): int(v) for k, v in by_method.items()},
@@ -205,9 +211,10 @@ def _summary(con: duckdb.DuckDBPyConnection, workspace: Workspace, run_id: str,
             "review_queue_by_reason": {str(k): int(v) for k, v in
                                        people.queue["reason"].value_counts().items()},
         },
-        "link_rates": link_rates(con, people.residents, people.links),
-        "person_quality_vs_truth": quality_against_truth(con, people.links, workspace.truth),
-        "address_matching": summarise_address_matching(con),
+        "link_rates": link_rates(con, people.residents, people.links, rule=rule),
+        "person_quality_vs_truth": quality_against_truth(con, people.links, workspace.truth,
+                                                         rule=rule),
+        "address_matching": summarise_address_matching(con, rule=rule),
         "address_matching_vs_truth": address_matching_quality(con, workspace.truth),
     }
 
