@@ -23,11 +23,19 @@ import hashlib
 import json
 import os
 import re
+import string
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from risk_model.config import project_folder, read_yaml, validated
 from risk_model.errors import ConfigError
@@ -39,6 +47,7 @@ __all__ = [
     "MISSING",
     "NOT_KNOWN",
     "POPULATION_COLUMNS",
+    "REASON_PLACEHOLDERS",
     "ROLES",
     "SENSITIVITIES",
     "TYPES",
@@ -50,6 +59,7 @@ __all__ = [
     "Window",
     "default_catalogue_path",
     "load_catalogue",
+    "reason_forms",
 ]
 
 CATALOGUE_ENV = "RISK_MODEL_FEATURES"
@@ -92,9 +102,16 @@ POPULATION_COLUMNS: dict[str, str] = {
     "age": "age in whole years on the date, from year and month of birth",
 }
 
+#: The placeholders a ``reason`` template may use, and what each stands for.
+REASON_PLACEHOLDERS: dict[str, str] = {
+    "value": "the person's value, formatted (a count or number as digits, a category as is)",
+    "times": "a count as 'once', 'twice', '3 times' (count features only)",
+}
+
 _WINDOW = re.compile(r"^(?P<n>\d+) (?P<unit>day|days|month|months|year|years)$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _UNIT_DAYS = {"day": 1, "month": 31, "year": 366}
+_OPENING_ONLY = re.compile(r"\[([^\[\]]*)\]")
 
 _UNKNOWN_WINDOW = (
     "window {value!r} is not a lookback window: write '<n> days', '<n> months', '<n> years' "
@@ -288,6 +305,18 @@ class Feature(_Strict):
         The values a ``category`` feature takes (the dictionary lists them).
     unit : str, optional
         Unit of a number ("m²", "days", "SAP points").
+    reason : str, optional
+        How a reason reads when the feature pushes the risk up, in plain English for a housing
+        officer: ``"Damp and mould reported {times} in the last year"``. ``{value}`` stands
+        for the formatted value and ``{times}`` (counts only) for "once", "twice", "3 times"
+        (:data:`REASON_PLACEHOLDERS`). Text in square brackets is said only when the
+        sentence opens its reason, not after another member of its ``reason_group``:
+        ``"[Damp and mould ]confirmed by investigation {times}"``. Without a reason the
+        sentence is ``"<label>: <value>"``.
+    reason_group : str, optional
+        Features with the same group give one reason: their sentences in catalogue order,
+        joined with "; ", ranked by the sum of their contributions (``age`` for age and age
+        band, ``damp`` for the damp and mould features, ...).
     """
 
     name: str
@@ -312,12 +341,28 @@ class Feature(_Strict):
     inputs: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     unit: str | None = None
+    reason: str | None = None
+    reason_group: str | None = None
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
         if not _NAME.match(value):
             raise ValueError(f"feature name {value!r} must be lower case letters, digits and _")
+        return value
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            _check_reason(value, info.data.get("type"))
+        return value
+
+    @field_validator("reason_group")
+    @classmethod
+    def _reason_group(cls, value: str | None) -> str | None:
+        if value is not None and not _NAME.match(value):
+            raise ValueError(f"reason group {value!r} must be lower case letters, digits and _")
         return value
 
     @field_validator("window", mode="before")
@@ -390,6 +435,52 @@ class Feature(_Strict):
             parts.append("(all history)" if self.window.is_all
                          else f"in the last {self.window.text}")
         return " ".join(parts)
+
+
+def reason_forms(template: str) -> tuple[str, str]:
+    """Split a ``reason`` template into how it reads opening a reason and after another one.
+
+    Parameters
+    ----------
+    template : str
+        A checked ``reason`` template; ``[...]`` marks text said only when it opens.
+
+    Returns
+    -------
+    (str, str)
+        The opening form (bracketed text kept, brackets removed) and the following form
+        (bracketed text left out, spaces tidied), both still holding their placeholders.
+    """
+    opening = _OPENING_ONLY.sub(r"\1", template)
+    following = " ".join(_OPENING_ONLY.sub("", template).split())
+    return opening, following
+
+
+def _check_reason(template: str, kind: str | None) -> None:
+    """Refuse a ``reason`` template that could not be filled in for this feature."""
+    allowed = ", ".join("{" + p + "}" for p in REASON_PLACEHOLDERS)
+    if not reason_forms(template)[0].strip():
+        raise ValueError("the template is empty: write a sentence, or leave `reason` out")
+    if "[" in _OPENING_ONLY.sub("", template) or "]" in _OPENING_ONLY.sub("", template):
+        raise ValueError(f"{template!r} has an unmatched or nested square bracket: mark text "
+                         "said only when the sentence opens its reason as [like this]")
+    try:
+        fields = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"{template!r} is not a template ({exc}): placeholders are {allowed}; "
+                         "write a literal brace as {{ or }}") from None
+    for _, name, spec, conversion in fields:
+        if name is None:
+            continue
+        if name not in REASON_PLACEHOLDERS:
+            raise ValueError(f"{template!r} uses the unknown placeholder {{{name}}}: the "
+                             f"placeholders are {allowed}")
+        if spec or conversion:
+            raise ValueError(f"{template!r}: write {{{name}}} without a format or conversion; "
+                             "the value is formatted for you")
+        if name == "times" and kind is not None and kind != "count":
+            raise ValueError(f"{template!r} uses {{times}}, which only suits a count; this "
+                             f"feature is a {kind}: use {{value}}")
 
 
 class FamilyFile(_Strict):

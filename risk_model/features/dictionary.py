@@ -48,10 +48,18 @@ _EXPLAINED = (
     "cold, hazards, crowding, repairs); where given, \"remedied\" is its value once put right, "
     "used to estimate how much risk the intervention could remove. Features with model input "
     "\"no\" are kept only for fairness audits and never used to score anyone.",
+    "**Reasons.** Where a feature pushes a person's risk up, the reason given reads as its "
+    "reason template with the person's value: `{value}` is the value and `{times}` a count as "
+    "\"once\", \"twice\", \"3 times\"; text in square brackets is said only when the "
+    "sentence opens its reason. Features of one reason group give a single reason, their "
+    "sentences joined with \"; \". None of something, an unset flag, \"not known\" and a category "
+    "at its remedied value are never reasons, and a role that may not see a feature is given only "
+    "its broad category.",
 )
 _FEATURE_COLUMNS = (
     "Feature", "Label", "Description", "Type", "Computed", "Source tables", "Lookback window",
     "Missing values", "Sensitivity", "Roles", "Broad category", "Modifiable", "Model input",
+    "Reason (when it raises the risk)", "Reason group",
 )
 _SOURCE_COLUMNS = (
     "Source", "Held by", "Arrives", "Purpose", "Legal basis", "Health data (opt-out applies)",
@@ -267,7 +275,8 @@ def _feature_row(catalogue: Catalogue, f: Feature,
         f"`{f.name}`", f.label, f.description, _type(f), f.describe_computation(), tables,
         _window(f), missing, f.sensitivity, ", ".join(f.roles),
         (f.broad_category or "") if f.sensitivity == "health" else "", modifiable,
-        "yes" if f.model_input else "no",
+        "yes" if f.model_input else "no", f"`{f.reason}`" if f.reason else "",
+        f"`{f.reason_group}`" if f.reason_group else "",
     )
 
 

@@ -45,7 +45,8 @@ class FeatureSchema:
                      "label": f.label, "family": f.family, "unit": f.unit,
                      "sensitivity": f.sensitivity, "roles": list(f.roles),
                      "broad_category": f.broad_category, "modifiable": f.modifiable,
-                     "remedied_value": f.remedied_value} for f in features])
+                     "remedied_value": f.remedied_value, "reason": f.reason,
+                     "reason_group": f.reason_group} for f in features])
 
 
 def model_frame(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:

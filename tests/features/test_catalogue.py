@@ -15,6 +15,7 @@ from risk_model.features.catalogue import (
     Window,
     default_catalogue_path,
     load_catalogue,
+    reason_forms,
 )
 
 # what the issue asks the catalogue to hold at least
@@ -59,6 +60,40 @@ def test_modifiable_features_are_housing_and_ethnicity_is_audit_only() -> None:
         "damp_work_orders_open", "overcrowded", "epc_band"}
     assert not features["age_band"].modifiable and not features["asthma"].modifiable
     assert features["ethnic_group"].model_input is False
+
+
+def test_every_model_input_has_a_reason_in_plain_english() -> None:
+    for f in load_catalogue().features.values():
+        if not f.model_input:
+            continue
+        assert f.reason and f.reason.strip(), f.name
+        for word in ("SHAP", "log-odds", "{label}"):
+            assert word not in f.reason, f.name
+
+
+def test_related_features_share_a_reason_group() -> None:
+    features = load_catalogue().features
+    groups: dict[str, set[str]] = {}
+    for f in features.values():
+        if f.reason_group:
+            groups.setdefault(f.reason_group, set()).add(f.name)
+    assert {"age_years", "age_band"} <= groups["age"]
+    assert {"hazard_damp_mould", "damp_reports_12m", "damp_confirmed_12m",
+            "damp_work_orders_open", "days_since_damp_report"} <= groups["damp"]
+    assert {"hazard_falls_on_stairs", "hazard_falls_on_level"} <= groups["falls"]
+    assert {f"emergency_admissions_{w}" for w in ("3m", "12m", "24m")} \
+        <= groups["emergency_admissions"]
+    assert {f"ae_attendances_{w}" for w in ("3m", "12m", "24m")} <= groups["ae_attendances"]
+    assert {"overcrowded", "bedroom_shortfall", "hazard_crowding",
+            "floor_area_per_person"} <= groups["overcrowding"]
+    assert {"epc_band", "sap_score", "hazard_excess_cold", "main_heating"} <= groups["energy"]
+
+
+def test_a_reason_template_splits_into_its_opening_and_following_forms() -> None:
+    assert reason_forms("[Damp and mould ]confirmed by investigation {times}") == (
+        "Damp and mould confirmed by investigation {times}", "confirmed by investigation {times}")
+    assert reason_forms("[In the {value} age group]") == ("In the {value} age group", "")
+    assert reason_forms("Has asthma") == ("Has asthma", "Has asthma")
 
 
 def test_the_digest_changes_with_any_definition(tmp_path: Path) -> None:
@@ -123,6 +158,22 @@ def _edit(folder: Path, family: str, feature: str, **changes: object) -> None:
     ("household", "living_alone_65_plus", {"inputs": ["age_years", "nobody"]},
      "uses input 'nobody'"),
     ("demographic", "age_band", {"modifiable": True}, "only housing features can be modifiable"),
+    ("housing", "damp_reports_12m", {"reason": "Damp reported {count} times"},
+     r"housing\.yaml, feature 'damp_reports_12m': reason: .*unknown placeholder \{count\}: "
+     r"the placeholders are \{value\}, \{times\}"),
+    ("housing", "epc_band", {"reason": "Rated {times}"},
+     r"housing\.yaml, feature 'epc_band': reason: .*uses \{times\}, which only suits a count; "
+     r"this feature is a category: use \{value\}"),
+    ("health", "asthma", {"reason": "Has asthma {}"},
+     r"health\.yaml, feature 'asthma': reason: .*unknown placeholder \{\}"),
+    ("housing", "sap_score", {"reason": "Score {value:.0f}"},
+     r"feature 'sap_score': reason: .*without a format or conversion"),
+    ("housing", "sap_score", {"reason": "Score {value"}, r"feature 'sap_score': reason: .*not a "
+     "template"),
+    ("housing", "damp_confirmed_12m", {"reason": "[Damp confirmed {times}"},
+     r"feature 'damp_confirmed_12m': reason: .*unmatched or nested square bracket"),
+    ("housing", "epc_band", {"reason_group": "Energy!"},
+     r"feature 'epc_band': reason_group: reason group 'Energy!' must be lower case"),
 ])
 def test_bad_definitions_are_refused_naming_file_feature_and_fix(
         tmp_path: Path, family: str, feature: str, changes: dict, message: str) -> None:

@@ -81,6 +81,18 @@ def test_health_features_show_their_broad_category_and_no_housing_officer(catalo
         assert "housing_officer" not in line
 
 
+def test_every_reason_template_and_group_is_shown(catalogue, markdown, page):
+    header = next(x for x in markdown.splitlines() if x.startswith("| Feature |"))
+    assert header.endswith("| Reason (when it raises the risk) | Reason group |")
+    for feature in catalogue.features.values():
+        line = next(x for x in markdown.splitlines() if x.startswith(f"| `{feature.name}` |"))
+        reason = f"`{feature.reason}`" if feature.reason else ""
+        group = f"`{feature.reason_group}`" if feature.reason_group else ""
+        assert line.endswith(f"| {reason} | {group} |"), feature.name
+        if feature.reason:
+            assert f"<code>{_escaped(feature.reason)}</code>" in page
+
+
 def test_html_is_standalone_and_has_no_script(page):
     assert page.startswith("<!DOCTYPE html>")
     assert "<script" not in page.lower()

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from risk_model.features import load_catalogue
-from risk_model.modelling.explain import attributable_risk, reasons, shap_values
+from risk_model.modelling.explain import Explanation, attributable_risk, reasons, shap_values
 from risk_model.modelling.frame import FeatureSchema, lightgbm_frame
 
 
@@ -54,16 +54,18 @@ def test_officers_get_housing_reasons_and_only_a_broad_health_category(model) ->
     officer = reasons(shap_values(booster, one, schema), one, schema.entries,
                       role="housing_officer")[0]
     analyst = reasons(shap_values(booster, one, schema), one, schema.entries, role="analyst")[0]
-    damp = f"Damp and mould reports in the last 12 months: {int(one.iloc[0, 0])}"
+    damp = f"Damp and mould reported {_times(int(one.iloc[0, 0]))} in the last year"
     assert damp in officer and damp in analyst
-    assert "Asthma" in analyst and "Asthma" not in " ".join(officer)
+    assert "Has asthma" in analyst and "asthma" not in " ".join(officer).lower()
     assert any(r.startswith("Health: a breathing condition") for r in officer)
     everyone = reasons(ex, frame, schema.entries, role="housing_officer")
-    labels = [e["label"] for e in schema.entries if e["sensitivity"] == "health"]
-    assert not any(label in r for rs in everyone for r in rs for label in labels)
+    health = [e for e in schema.entries if e["sensitivity"] == "health"]
+    words = [e["label"] for e in health] + [e["reason"].split("{")[0] for e in health]
+    assert not any(w.lower() in r.lower() for rs in everyone for r in rs for w in words)
     assert all(len(rs) <= 3 for rs in everyone)
-    # none of something is never a reason
-    assert not any(r.endswith(": 0") for rs in everyone for r in rs)
+    # none of something, and "not known", are never reasons
+    said = " ".join(r for rs in reasons(ex, frame, schema.entries, role="analyst") for r in rs)
+    assert said and " 0 " not in said and "not known" not in said
 
 
 def test_attributable_risk_is_what_remedying_housing_removes(model) -> None:
@@ -79,3 +81,138 @@ def test_attributable_risk_is_what_remedying_housing_removes(model) -> None:
     assert gain[damp >= 2].mean() > 0.05
     nothing = [{**e, "modifiable": False} for e in schema.entries]
     assert np.all(attributable_risk(predict, frame, nothing) == 0)
+
+
+# ---- wording, groups and roles, on chosen SHAP values ---------------------------------------
+
+DAMP = ["hazard_damp_mould", "damp_reports_12m", "damp_confirmed_12m", "damp_work_orders_open",
+        "days_since_damp_report"]
+
+
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def _schema(*names: str) -> FeatureSchema:
+    return FeatureSchema.from_features(load_catalogue().select(list(names)))
+
+
+def _explain(schema: FeatureSchema, rows: list[dict], shap: list[dict]) -> tuple:
+    """A frame of chosen values and an explanation of chosen contributions (0 if not given)."""
+    frame = pd.DataFrame(rows, columns=schema.names)
+    values = pd.DataFrame([{n: s.get(n, 0.0) for n in schema.names} for s in shap],
+                          columns=schema.names, dtype=float)
+    return Explanation(values, 0.0, values.sum(axis=1).to_numpy()), frame
+
+
+def test_damp_features_read_as_one_plain_english_reason() -> None:
+    schema = _schema(*DAMP, "asthma")
+    ex, frame = _explain(schema, [
+        {"hazard_damp_mould": "none found", "damp_reports_12m": 2.0, "damp_confirmed_12m": 1.0,
+         "damp_work_orders_open": 0.0, "days_since_damp_report": np.nan, "asthma": 0.0},
+        {"hazard_damp_mould": "Category 1", "damp_reports_12m": 0.0, "damp_confirmed_12m": 3.0,
+         "damp_work_orders_open": 1.0, "days_since_damp_report": 40.0, "asthma": 0.0},
+    ], [{n: 0.1 for n in schema.names}] * 2)
+    first, second = reasons(ex, frame, schema.entries, role="housing_officer")
+    assert first == ["Damp and mould reported twice in the last year; "
+                     "confirmed by investigation once"]
+    assert second == [
+        "Category 1 damp and mould hazard found at the last housing health and safety (HHSRS) "
+        "assessment; confirmed by investigation 3 times; repairs still open: 1; "
+        "last reported 40 days ago"]
+    # a member opening its reason says what it is about
+    ex, frame = _explain(schema, [{"damp_reports_12m": 2.0, "damp_confirmed_12m": 1.0}],
+                         [{"damp_reports_12m": -0.2, "damp_confirmed_12m": 0.1}])
+    assert reasons(ex, frame, schema.entries, role="analyst") == [
+        ["Damp and mould confirmed by investigation once"]]
+
+
+def test_age_and_age_band_never_both_appear() -> None:
+    schema = _schema("age_years", "age_band", "imd_decile", "asthma")
+    rng = np.random.default_rng(1)
+    ages = rng.integers(0, 100, 500).astype(float)
+    bands = pd.cut(ages, [-1, 4, 15, 39, 64, 74, 84, 200],
+                   labels=["0-4", "5-15", "16-39", "40-64", "65-74", "75-84", "85+"])
+    rows = [{"age_years": a, "age_band": str(b), "imd_decile": 3.0, "asthma": 1.0}
+            for a, b in zip(ages, bands, strict=True)]
+    shap = [{n: float(v) for n, v in zip(schema.names, r, strict=True)}
+            for r in rng.normal(0.1, 0.1, (500, len(schema.names)))]
+    ex, frame = _explain(schema, rows, shap)
+    for role in ("analyst", "housing_officer"):
+        for said in reasons(ex, frame, schema.entries, role=role, top=4):
+            text = " ".join(said)
+            assert not ("Aged" in text and "age group" in text), text
+    ex, frame = _explain(schema, rows[:1], [{"age_years": 0.2, "age_band": 0.2}])
+    age, band = int(ages[0]), str(bands[0])
+    assert reasons(ex, frame, schema.entries, role="analyst") == [[f"Aged {age}"]]
+    # age in years is for analysts only; an officer is told the band
+    assert reasons(ex, frame, schema.entries, role="housing_officer") == [
+        [f"In the {band} age group"]]
+
+
+def test_officers_never_see_a_health_label_or_value_but_see_the_broad_category_once() -> None:
+    schema = _schema("damp_reports_12m", "asthma", "copd", "emergency_admissions_12m",
+                     "respiratory_admissions_24m")
+    row = {"damp_reports_12m": 1.0, "asthma": 1.0, "copd": 1.0,
+           "emergency_admissions_12m": 3.0, "respiratory_admissions_24m": 2.0}
+    ex, frame = _explain(schema, [row], [{n: 0.1 for n in schema.names} | {"copd": 0.5}])
+    officer = reasons(ex, frame, schema.entries, role="housing_officer", top=10)[0]
+    breathing = "Health: a breathing condition that damp, mould or cold can make worse"
+    assert officer[0] == breathing and officer.count(breathing) == 1
+    assert "Damp and mould reported once in the last year" in officer
+    text = " ".join(officer).lower()
+    for word in ("asthma", "copd", "admitted", "3 times", "twice", "hospital as"):
+        assert word not in text
+    analyst = reasons(ex, frame, schema.entries, role="analyst", top=10)[0]
+    assert {"Has asthma", "Has COPD (a long-term lung condition)"} <= set(analyst)
+    assert not any(r.startswith("Health:") for r in analyst)
+
+
+def test_hidden_members_leave_a_group_and_their_broad_category_comes_separately() -> None:
+    schema = _schema("damp_reports_12m", "asthma")
+    entries = [{**e, "reason_group": "damp"} for e in schema.entries]  # one mixed group
+    ex, frame = _explain(schema, [{"damp_reports_12m": 2.0, "asthma": 1.0}],
+                         [{"damp_reports_12m": 0.1, "asthma": 0.3}])
+    assert reasons(ex, frame, entries, role="analyst") == [
+        ["Damp and mould reported twice in the last year; has asthma"]]
+    assert reasons(ex, frame, entries, role="housing_officer") == [[
+        "Health: a breathing condition that damp, mould or cold can make worse",
+        "Damp and mould reported twice in the last year"]]
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ("Category 1", True), ("Category 2", True), ("none found", False), ("not known", False)])
+def test_a_category_at_its_remedied_value_or_not_known_is_not_a_reason(value, said) -> None:
+    schema = _schema("hazard_damp_mould", "hazard_excess_cold")
+    ex, frame = _explain(schema, [{"hazard_damp_mould": value, "hazard_excess_cold": "none found"}],
+                         [{"hazard_damp_mould": 0.5}])
+    expected = [f"{value} damp and mould hazard found at the last housing health and safety "
+                "(HHSRS) assessment"]
+    assert reasons(ex, frame, schema.entries, role="housing_officer") == [
+        expected if said else []]
+
+
+def test_nothing_set_zero_or_missing_is_a_reason() -> None:
+    schema = _schema("damp_reports_12m", "overcrowded", "sap_score", "asthma")
+    ex, frame = _explain(schema, [
+        {"damp_reports_12m": 0.0, "overcrowded": 0.0, "sap_score": np.nan, "asthma": 0.0},
+        {"damp_reports_12m": 1.0, "overcrowded": 1.0, "sap_score": 21.0, "asthma": 1.0},
+    ], [{n: 0.2 for n in schema.names}] * 2)
+    none, some = reasons(ex, frame, schema.entries, role="analyst", top=5)
+    assert none == []
+    assert len(some) == 4
+
+
+def test_a_group_ranks_by_the_sum_of_its_members_contributions() -> None:
+    schema = _schema("damp_reports_12m", "damp_confirmed_12m", "epc_band")
+    row = {"damp_reports_12m": 2.0, "damp_confirmed_12m": 1.0, "epc_band": "G"}
+    shap = {"damp_reports_12m": 0.3, "damp_confirmed_12m": 0.3, "epc_band": 0.5}
+    ex, frame = _explain(schema, [row], [shap])
+    grouped = reasons(ex, frame, schema.entries, role="housing_officer", top=1)[0]
+    assert grouped == ["Damp and mould reported twice in the last year; "
+                       "confirmed by investigation once"]
+    # without the group each member ranks on its own, below the larger single feature
+    alone = [{**e, "reason_group": None} for e in schema.entries]
+    assert reasons(ex, frame, alone, role="housing_officer", top=1)[0] == [
+        "Energy efficiency rating G on the home's energy certificate (EPC; A is best, "
+        "G is worst)"]
