@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import risk_model
-from risk_model.errors import WorkspaceError
+from risk_model.errors import ConfigError, WorkspaceError
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -57,7 +57,9 @@ __all__ = [
     "TRACKING_URI_ENV",
     "TrackedRun",
     "alias_version",
+    "load_pyfunc",
     "model_versions",
+    "open_run",
     "run_metrics",
     "runs",
     "set_alias",
@@ -622,3 +624,34 @@ def set_version_tags(workspace: Workspace, name: str, version: str,
 def run_metrics(workspace: Workspace, run_id: str) -> dict[str, float]:
     """Return a run's latest metrics."""
     return dict(_client(workspace).get_run(run_id).data.metrics)
+
+
+def open_run(workspace: Workspace, run_id: str) -> TrackedRun:
+    """Return a handle to log more to an existing run (an audit adds to its training run).
+
+    Raises
+    ------
+    ConfigError
+        If the run does not exist in the workspace's store.
+    """
+    from mlflow.exceptions import MlflowException
+
+    client = _client(workspace)
+    try:
+        run = client.get_run(run_id)
+    except MlflowException as exc:
+        raise ConfigError(f"no MLflow run {run_id} in {tracking_uri(workspace)}",
+                          hint="check MLFLOW_TRACKING_URI and the workspace") from exc
+    return TrackedRun(client, run_id, run.info.experiment_id)
+
+
+def load_pyfunc(workspace: Workspace, uri: str) -> Any:
+    """Load a logged or registered pyfunc model (``models:/name/3``, ``models:/name@champion``).
+
+    The workspace's store is used for the load only; MLflow's process-wide URIs are put back.
+    """
+    import mlflow
+
+    client = _client(workspace)
+    with _fluent_uris(client.tracking_uri, client._registry_uri):
+        return mlflow.pyfunc.load_model(uri)

@@ -40,15 +40,22 @@ def _rank(y: np.ndarray, p: np.ndarray) -> _Ranked:
     return _Ranked(starts, y[order].astype(float), sp)
 
 
-def _auroc(r: _Ranked, w: np.ndarray) -> float:
-    pos = np.add.reduceat(w * r.y, r.starts)
-    neg = np.add.reduceat(w * (1 - r.y), r.starts)
-    total_pos, total_neg = pos.sum(), neg.sum()
-    if total_pos == 0 or total_neg == 0:
-        return float("nan")
-    # groups are in descending score: negatives below a group are those after it
-    below = total_neg - np.cumsum(neg)
-    return float((pos * (below + 0.5 * neg)).sum() / (total_pos * total_neg))
+def _auroc(r: _Ranked, w: np.ndarray) -> Any:
+    """Weighted AUROC; ``w`` is one weighting (a float back) or one per row of a 2-D array."""
+    pos = np.add.reduceat(w * r.y, r.starts, axis=-1)
+    neg = np.add.reduceat(w * (1 - r.y), r.starts, axis=-1)
+    return _auroc_of_runs(pos, neg)
+
+
+def _auroc_of_runs(pos: np.ndarray, neg: np.ndarray) -> Any:
+    """AUROC from weighted events and non-events per run of tied scores, highest first."""
+    total_pos, total_neg = pos.sum(-1), neg.sum(-1)
+    # runs are in descending score: negatives below a run are those after it
+    below = total_neg[..., None] - np.cumsum(neg, axis=-1)
+    pairs = total_pos * total_neg
+    with np.errstate(divide="ignore", invalid="ignore"):
+        auc = np.where(pairs > 0, (pos * (below + 0.5 * neg)).sum(-1) / pairs, np.nan)
+    return float(auc) if auc.ndim == 0 else auc
 
 
 def _auprc(r: _Ranked, w: np.ndarray) -> float:
