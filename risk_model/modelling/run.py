@@ -113,7 +113,8 @@ def _metrics(splits: dict[str, Split], scores: dict[str, np.ndarray], spec: Mode
 
 
 def train(workspace: Workspace, name: str, *,
-          progress: Callable[[str], None] | None = None) -> TrainResult:
+          progress: Callable[[str], None] | None = None,
+          explain_rows: int = 20_000) -> TrainResult:
     """Train, evaluate, log and register one model.
 
     Parameters
@@ -124,6 +125,10 @@ def train(workspace: Workspace, name: str, *,
         The model (``models/<name>.yaml``).
     progress : callable, optional
         Called with a short message at each stage.
+    explain_rows : int, optional
+        At most this many test people are explained with SHAP values (the same people on every
+        run: those whose pseudonym hashes lowest). The global importance (by feature and by
+        family), a beeswarm and a bar chart by family are logged with the run.
 
     Returns
     -------
@@ -160,11 +165,19 @@ def train(workspace: Workspace, name: str, *,
     importance = dict(zip(fitted.booster.feature_name(),
                           fitted.booster.feature_importance("gain").round(2).tolist(),
                           strict=True))
+    if explain_rows < 1:
+        raise ConfigError(f"explain_rows must be at least 1, got {explain_rows}")
+    note(f"SHAP values of up to {explain_rows:,} test people")
+    from risk_model.modelling.explain import shap_values
+
+    hashed = pd.util.hash_pandas_object(test.person_id, index=False).to_numpy()
+    explained = test.x.iloc[np.sort(np.argsort(hashed, kind="stable")[:explain_rows])]
+    explanation = shap_values(fitted.booster, explained, schema)
 
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     note("logging the run and registering the model in MLflow")
     tracked = _track(workspace, spec, catalogue, schema, splits, fitted, metrics, plot_data,
-                     importance, run_id)
+                     importance, run_id, explanation, explained)
     return TrainResult(model=spec.name, run_id=run_id, mlflow_run_id=tracked["run_id"],
                        version=tracked["version"], model_uri=tracked["model_uri"], rows=rows,
                        metrics=_headline(metrics), best_iteration=fitted.best_iteration,
@@ -184,10 +197,10 @@ def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
 def _track(workspace: Workspace, spec: ModelSpec, catalogue: Catalogue, schema: FeatureSchema,
            splits: dict[str, Split], fitted: Any, metrics: dict[str, Any],
            plot_data: dict[str, Any], importance: dict[str, float],
-           run_id: str) -> dict[str, Any]:
+           run_id: str, explanation: Any, explained: pd.DataFrame) -> dict[str, Any]:
     from mlflow.models import infer_signature
 
-    from risk_model.modelling.plots import training_figures
+    from risk_model.modelling.plots import explanation_figures, training_figures
     from risk_model.modelling.pyfunc import RiskPyfunc
     from risk_model.tracking import start_run
 
@@ -197,6 +210,17 @@ def _track(workspace: Workspace, spec: ModelSpec, catalogue: Catalogue, schema: 
     example = input_example(schema)
     signature = infer_signature(example, pd.Series([0.1, 0.1], name="probability"))
     figures = training_figures(plot_data, importance)
+    by_feature = explanation.importance()
+    family = {e["name"]: e["family"] for e in schema.entries}
+    by_family = by_feature.groupby(by_feature.index.map(family)).sum().sort_values(
+        ascending=False)
+    shap_summary = {
+        "rows": len(explained), "test_rows": len(splits["test"]),
+        "sample": "the test people whose pseudonym hashes lowest (the same on every run)",
+        "units": "mean absolute SHAP value (log-odds)", "base_log_odds": explanation.base,
+        "features": by_feature.round(6).to_dict(), "families": by_family.round(6).to_dict(),
+        "top": by_feature.index[:10].tolist()}
+    figures.update(explanation_figures(explanation, explained, schema, shap_summary["families"]))
     with workspace.staging("train") as stage, \
             start_run(workspace, spec.name, run_name=run_id,
                       tags={"risk_model.step": "train", "risk_model.model": spec.name}) as run:
@@ -205,11 +229,13 @@ def _track(workspace: Workspace, spec: ModelSpec, catalogue: Catalogue, schema: 
                         "rows": {k: len(v) for k, v in splits.items()},
                         "best_iteration": fitted.best_iteration,
                         "validation_rows": {"early_stopping": fitted.early_rows,
-                                            "calibration": fitted.calibration_rows}})
+                                            "calibration": fitted.calibration_rows},
+                        "explanations": {"rows": len(explained)}})
         run.log_metrics({"test": metrics})
         run.log_dict(spec.model_dump(mode="json"), "spec.json")
         run.log_dict({"metrics": metrics, "curves": plot_data, "importance": importance},
                      "evaluation.json")
+        run.log_dict(shap_summary, "explanations/importance.json")
         run.log_datasets({name: split.x.assign(label=split.y)
                           for name, split in splits.items()}, targets="label")
         for file, fig in figures.items():

@@ -81,7 +81,17 @@ def test_train_reports_the_run_the_version_and_test_metrics(trained) -> None:
     artifacts = {a.path for a in client.list_artifacts(run["run_id"], "plots")}
     assert {f"plots/{n}.png" for n in ("roc", "precision_recall", "calibration",
                                        "lift_by_decile", "decision_curve",
-                                       "feature_importance")} <= artifacts
+                                       "feature_importance", "shap_beeswarm",
+                                       "shap_importance_by_family")} <= artifacts
+    assert {a.path for a in client.list_artifacts(run["run_id"], "explanations")} == {
+        "explanations/importance.json"}
+    shap = json.loads(Path(client.download_artifacts(
+        run["run_id"], "explanations/importance.json")).read_text())
+    assert shap["rows"] == out["rows"]["test"] == shap["test_rows"]  # under the 20,000 cap
+    assert run["params"]["explanations.rows"] == str(shap["rows"])
+    assert len(shap["top"]) == 10 and shap["top"][0] == next(iter(shap["features"]))
+    assert {"housing", "health", "demographic"} <= set(shap["families"])
+    assert abs(sum(shap["families"].values()) - sum(shap["features"].values())) < 1e-3
     inputs = client.get_run(run["run_id"]).inputs.dataset_inputs
     contexts = {t.value for d in inputs for t in d.tags if t.key == "mlflow.data.context"}
     assert contexts == {"train", "validation", "test"}
