@@ -657,6 +657,44 @@ def _train(
         report.finish({"workspace": str(ws.root), **_train_step(ws, report, model)})
 
 
+@app.command("audit")
+def _audit(
+    model: Annotated[str, typer.Argument(help="The model's name.")],
+    version: Annotated[str | None, typer.Argument(
+        help="The registered version to audit (default: the latest).")] = None,
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Audit a registered model version for fairness; promote refuses it if a gate fails.
+
+    Scores the version's test cohort with the registered model and measures it by ethnic group,
+    sex, age band, deprivation and ethnic group x Core20 (as the spec says): selection rate,
+    TPR, FPR, FNR and precision at each capacity level, AUROC, Brier and calibration, with
+    bootstrap intervals and ratios to a reference group; and data availability (matched homes,
+    linked tenancies, EPCs, assessments, coded conditions) by the same groups. Writes an HTML
+    report and a JSON summary under reports/audit/, logs both to the version's MLflow run and
+    records each gate on the version.
+    """
+    from risk_model.modelling.audit import audit
+
+    with _reporting("audit", json_output=json_output, verbose=verbose) as report:
+        ws = Workspace.at(workspace)
+        with report.stages(f"audit {model}") as progress:
+            result = audit(ws, model, version, progress=progress).to_dict()
+        for gate in result["gates"]:
+            mark = "[green]passed[/]" if gate["passed"] else "[red]failed[/]"
+            report.show(f"  {escape(gate['gate'])}: {mark}")
+        for flag in result["availability_flags"]:
+            report.show(f"  data availability: {escape(flag['dimension'])} "
+                        f"{escape(flag['group'])}: {escape(flag['measure'])} {flag['value']} "
+                        f"vs {flag['reference_value']} for {escape(flag['reference'])}")
+        verdict = "[green]passed[/]" if result["passed"] else "[red]failed[/]"
+        report.show(f"{model} version {result['version']}: fairness audit {verdict}. "
+                    f"Report: {result['report']}")
+        report.finish({"workspace": str(ws.root), **result})
+
+
 @app.command("promote")
 def _promote(
     model: Annotated[str, typer.Argument(help="The model's name.")],

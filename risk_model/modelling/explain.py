@@ -24,7 +24,8 @@ import pandas as pd
 from risk_model.features.catalogue import NOT_KNOWN, reason_forms
 from risk_model.modelling.frame import FeatureSchema, lightgbm_frame
 
-__all__ = ["ATTRIBUTABLE_NOTE", "Explanation", "attributable_risk", "reasons", "shap_values"]
+__all__ = ["ATTRIBUTABLE_NOTE", "Explanation", "attributable_risk", "priority", "reasons",
+           "shap_values"]
 
 #: Shown wherever the housing-attributable risk is.
 ATTRIBUTABLE_NOTE = ("an association in the data, not a measured effect of the intervention: "
@@ -338,3 +339,41 @@ def attributable_risk(predict: Callable[[pd.DataFrame], np.ndarray], frame: pd.D
         else:
             remedied[name] = column.where(~known, float(value))
     return np.asarray(predict(frame)) - np.asarray(predict(remedied))
+
+
+def priority(risk: np.ndarray, attributable: np.ndarray, rank_by: str = "risk",
+             blend_weight: float = 0.5) -> np.ndarray:
+    """Return the score the lists are ordered by (the spec's ``priority`` section).
+
+    Parameters
+    ----------
+    risk : numpy.ndarray
+        Calibrated probabilities.
+    attributable : numpy.ndarray
+        Housing-attributable risk (:func:`attributable_risk`), same length.
+    rank_by : {"risk", "attributable", "blend"}
+        The risk; what putting the home right might change; or ``(1 - w) * risk + w *
+        attributable``.
+    blend_weight : float
+        ``w`` for the blend, from 0 to 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        Higher means sooner on the list.
+
+    Examples
+    --------
+    >>> priority(np.array([0.3, 0.2]), np.array([0.0, 0.1]), "blend", 0.5).round(2).tolist()
+    [0.15, 0.15]
+    """
+    risk, attributable = np.asarray(risk, dtype=float), np.asarray(attributable, dtype=float)
+    if rank_by == "risk":
+        return risk
+    if rank_by == "attributable":
+        return attributable
+    if rank_by == "blend":
+        if not 0 <= blend_weight <= 1:
+            raise ValueError(f"blend_weight must be from 0 to 1, got {blend_weight}")
+        return (1 - blend_weight) * risk + blend_weight * attributable
+    raise ValueError(f"rank_by must be risk, attributable or blend, got {rank_by!r}")

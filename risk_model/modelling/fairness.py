@@ -36,8 +36,8 @@ import pandas as pd
 from risk_model.disclosure import SUPPRESSED, SuppressionRule, suppress_count, suppressed_rate
 from risk_model.modelling.metrics import _auroc_of_runs, _logit, _recalibration
 
-__all__ = ["METRICS", "METRIC_LABELS", "THRESHOLD_METRICS", "audit_groups", "capacity_key",
-           "group_labels", "group_metrics"]
+__all__ = ["METRICS", "METRIC_LABELS", "NOT_KNOWN_GROUP", "THRESHOLD_METRICS", "audit_groups",
+           "capacity_key", "group_labels", "group_metrics"]
 
 #: Metrics at a capacity level (the top share of the cohort is selected).
 THRESHOLD_METRICS = ("selection_rate", "tpr", "fpr", "fnr", "precision")
@@ -175,7 +175,8 @@ def _counts_behind(metric: str, n: int, events: int, selected: int, hits: int
 
 
 def _label(column: str, value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "not known":
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)) \
+            or value == "not known":
         return NOT_KNOWN_GROUP
     if column == "core20":
         return "Core20" if float(value) >= 0.5 else "not Core20"
@@ -232,7 +233,7 @@ def _metric_frame(y: np.ndarray, p: np.ndarray, selected: Mapping[float, np.ndar
 def audit_groups(y: np.ndarray, p: np.ndarray, groups: Mapping[str, pd.Series], *,
                  capacity: Sequence[float], reference: Mapping[str, str],
                  tolerance: tuple[float, float], gated: Sequence[str], gate_capacity: float,
-                 replicates: int = 200, seed: int = 1,
+                 min_events: int = 30, replicates: int = 200, seed: int = 1,
                  rule: SuppressionRule | None = None) -> dict[str, Any]:
     """Measure a model by group along each dimension, with intervals, ratios and gates.
 
@@ -247,13 +248,17 @@ def audit_groups(y: np.ndarray, p: np.ndarray, groups: Mapping[str, pd.Series], 
     capacity : sequence of float
         Shares of the cohort selected (top by risk), e.g. ``(0.01, 0.02, 0.05)``.
     reference : mapping of str to str
-        Each dimension's reference group; a dimension not named uses its largest group.
+        Each dimension's reference group; a dimension not named, or whose reference has nobody
+        in the cohort (noted in ``reference_note``), uses its largest group.
     tolerance : (float, float)
         The range a disparity ratio must stay within.
     gated : sequence of str
         Metrics whose ratios are gates (threshold metrics at ``gate_capacity``).
     gate_capacity : float
         The capacity level the gated threshold metrics use.
+    min_events : int, optional
+        Gates judge only groups (and reference groups) with at least this many events; the
+        others are listed as too few to judge.
     replicates : int, optional
         Bootstrap replicates (Poisson(1) row weights, shared by every group).
     seed : int, optional
@@ -268,7 +273,8 @@ def audit_groups(y: np.ndarray, p: np.ndarray, groups: Mapping[str, pd.Series], 
         dimension: ``reference``, ``groups`` (each with suppressed ``n``, ``events``,
         ``selected`` per capacity, and per metric ``point``/``lower``/``upper``/``ratio``/
         ``ratio_lower``/``ratio_upper``, or ``"*"`` when withheld) and ``gates`` (per gated
-        metric: ``passed``, the failing and warning groups with their figures).
+        metric: ``passed``, the failing and warning groups with their figures, and the groups
+        too small to judge).
     """
     rule = rule or SuppressionRule()
     y = np.asarray(y, dtype=float)
@@ -308,7 +314,7 @@ def audit_groups(y: np.ndarray, p: np.ndarray, groups: Mapping[str, pd.Series], 
         stacked = {g: {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
                    for g, chunks in draws[d].items()}
         out["dimensions"][d] = _dimension(d, rows[d], points, stacked, rule, tolerance,
-                                          reference.get(d), gated, gate_capacity)
+                                          reference.get(d), gated, gate_capacity, min_events)
     return out
 
 
@@ -332,13 +338,15 @@ def _split(y: np.ndarray, p: np.ndarray, selected: Mapping[float, np.ndarray],
 def _dimension(dimension: str, rows: dict[str, _Rows], points: dict[str, dict[str, float]],
                draws: dict[str, dict[str, np.ndarray]], rule: SuppressionRule,
                tolerance: tuple[float, float], reference: str | None, gated: Sequence[str],
-               gate_capacity: float) -> dict[str, Any]:
+               gate_capacity: float, min_events: int) -> dict[str, Any]:
     sizes = pd.Series({g: len(r.y) for g, r in rows.items()}).sort_values(ascending=False)
+    note = None
+    if reference is not None and reference not in rows:
+        note = (f"the reference group {reference!r} has nobody in the test cohort; the "
+                f"largest group, {sizes.index[0]!r}, is the reference instead")
+        reference = None
     if reference is None:
         reference = str(sizes.index[0])
-    elif reference not in rows:
-        raise ValueError(f"{dimension}: the reference group {reference!r} has nobody in the "
-                         f"test cohort; groups: {', '.join(map(str, sizes.index))}")
     low, high = tolerance
     ref_counts = _counts(rows[reference])
     groups_out: dict[str, Any] = {}
@@ -370,10 +378,15 @@ def _dimension(dimension: str, rows: dict[str, _Rows], points: dict[str, dict[st
     for metric in gated:
         key = f"{metric}@{capacity_key(gate_capacity)}" if metric in THRESHOLD_METRICS \
             else metric
-        failed, warned = [], []
+        failed, warned, too_few = [], [], []
+        enough = rows[reference].y.sum() >= min_events
         for g, entry in groups_out.items():
             m = entry["metrics"].get(key)
-            if g == reference or not isinstance(m, dict) or m["ratio"] is None:
+            if g == reference:
+                continue
+            if not enough or rows[g].y.sum() < min_events or not isinstance(m, dict) \
+                    or m["ratio"] is None:
+                too_few.append(g)
                 continue
             figure = {"group": g, "ratio": m["ratio"], "lower": m["ratio_lower"],
                       "upper": m["ratio_upper"], "point": m["point"]}
@@ -382,8 +395,10 @@ def _dimension(dimension: str, rows: dict[str, _Rows], points: dict[str, dict[st
                 failed.append(figure)
             elif not low <= m["ratio"] <= high:
                 warned.append(figure)
-        gates[key] = {"passed": not failed, "failed": failed, "warnings": warned}
-    return {"reference": reference, "groups": groups_out, "gates": gates}
+        gates[key] = {"passed": not failed, "failed": failed, "warnings": warned,
+                      "too_few_to_judge": too_few}
+    return {"reference": reference, "reference_note": note, "groups": groups_out,
+            "gates": gates}
 
 
 def _counts(r: _Rows) -> dict[str, Any]:
@@ -410,7 +425,9 @@ def _r(value: float) -> float | None:
 
 def _interval(column: np.ndarray) -> dict[str, float | None]:
     finite = column[np.isfinite(column)]
-    if len(finite) < 0.9 * len(column) or not len(finite):
+    # too many undefined replicates, or none with any spread (a count of 0 resampled is always
+    # 0): the percentile bootstrap says nothing there, so no interval is given
+    if len(finite) < 0.9 * len(column) or not len(finite) or finite.min() == finite.max():
         return {"lower": None, "upper": None}
     lower, upper = np.percentile(finite, [2.5, 97.5])
     return {"lower": _r(lower), "upper": _r(upper)}

@@ -31,9 +31,10 @@ from risk_model.config import Workspace
 from risk_model.errors import ConfigError, DataError, PromotionRefused
 from risk_model.features.catalogue import Catalogue, load_catalogue
 from risk_model.features.run import RUNS_TABLE, build_features
+from risk_model.modelling.audit import PASSED_TAG
 from risk_model.modelling.frame import FeatureSchema, input_example
 from risk_model.modelling.metrics import curves, evaluate
-from risk_model.modelling.spec import ModelSpec, load_specs
+from risk_model.modelling.spec import ModelSpec, spec_named
 from risk_model.modelling.train import Split, fit, load_splits
 from risk_model.modelling.truth import true_risk
 
@@ -66,14 +67,6 @@ class TrainResult:
                 "version": self.version, "model_uri": self.model_uri, "rows": self.rows,
                 "best_iteration": self.best_iteration, "test": self.metrics,
                 "seconds": self.seconds}
-
-
-def _spec(name: str) -> ModelSpec:
-    specs = load_specs()
-    if name not in specs:
-        raise ConfigError(f"no model called {name!r}",
-                          hint=f"the models are {', '.join(specs)} (models/*.yaml)")
-    return specs[name]
 
 
 def _features(spec: ModelSpec, catalogue: Catalogue) -> FeatureSchema:
@@ -137,7 +130,7 @@ def train(workspace: Workspace, name: str, *,
     """
     t0 = time.perf_counter()
     note = progress or (lambda message: log.debug("train: %s", message))
-    spec = _spec(name)
+    spec = spec_named(name)
     spec.training_dates()
     if not workspace.warehouse.exists():
         raise DataError(f"no warehouse at {workspace.warehouse}",
@@ -322,11 +315,12 @@ def _gates(workspace: Workspace, spec: ModelSpec, version: dict[str, Any],
             "no_worse_than_champion", ok,
             f"test AUROC {mine} vs champion version {champion['version']}'s {theirs} "
             f"(tolerance {g.max_auroc_drop_vs_champion})"))
-    audit = version["tags"].get("risk_model.fairness.passed")
+    audit = version["tags"].get(PASSED_TAG)
     out.append(GateResult(
-        "fairness", audit != "false",
+        "fairness", audit == "true",
         "fairness audit: " + {"true": "passed", "false": "failed (see the audit report)"}.get(
-            str(audit), "not run yet for this version")))
+            str(audit), f"not run yet: run `risk-model audit {spec.name} "
+                        f"{version['version']}`")))
     return out
 
 
@@ -361,7 +355,7 @@ def promote(workspace: Workspace, name: str, version: str, *, force: bool = Fals
     """
     from risk_model.tracking import model_versions, set_alias, set_version_tags
 
-    spec = _spec(name)
+    spec = spec_named(name)
     versions = {v["version"]: v for v in model_versions(workspace, name)}
     if str(version) not in versions:
         raise ConfigError(f"model {name!r} has no version {version!r}",

@@ -25,6 +25,7 @@ from risk_model.config import project_folder, read_yaml, validated
 from risk_model.errors import ConfigError
 
 __all__ = [
+    "FAIRNESS_COLUMNS",
     "MODELS_ENV",
     "Baseline",
     "Bootstrap",
@@ -40,6 +41,7 @@ __all__ = [
     "default_models_path",
     "load_spec",
     "load_specs",
+    "spec_named",
 ]
 
 MODELS_ENV = "RISK_MODEL_MODELS"
@@ -222,6 +224,10 @@ class Fairness(_Strict):
         ``observed_to_expected`` (calibration in the large as observed / predicted events).
     gate_capacity : float, optional
         The capacity level the threshold metrics are gated at; default the spec's middle one.
+    min_events : int
+        A gate judges a group only when it has at least this many people with the outcome
+        (a bootstrap over fewer says little, and over none says nothing); fewer are reported
+        as too few to judge.
     replicates : int
         Bootstrap replicates of the intervals.
     seed : int
@@ -238,6 +244,7 @@ class Fairness(_Strict):
     gated: tuple[Literal["tpr", "fnr", "fpr", "precision", "selection_rate", "auroc", "brier",
                          "observed_to_expected"], ...] = ("tpr", "observed_to_expected")
     gate_capacity: float | None = None
+    min_events: int = Field(30, ge=1)
     replicates: int = Field(200, ge=20, le=10_000)
     seed: int = 1
 
@@ -422,3 +429,18 @@ def load_specs(path: str | os.PathLike[str] | None = None) -> dict[str, ModelSpe
         raise ConfigError(f"no model specs in {folder}",
                           hint=f"point {MODELS_ENV} at the folder holding models/*.yaml")
     return {s.name: s for s in specs}
+
+
+def spec_named(name: str) -> ModelSpec:
+    """Return the spec of one model from :func:`default_models_path`.
+
+    Raises
+    ------
+    ConfigError
+        If there is no such model, listing the ones there are.
+    """
+    specs = load_specs()
+    if name not in specs:
+        raise ConfigError(f"no model called {name!r}",
+                          hint=f"the models are {', '.join(specs)} (models/*.yaml)")
+    return specs[name]

@@ -216,3 +216,18 @@ def test_a_group_ranks_by_the_sum_of_its_members_contributions() -> None:
     assert reasons(ex, frame, alone, role="housing_officer", top=1)[0] == [
         "Energy efficiency rating G on the home's energy certificate (EPC; A is best, "
         "G is worst)"]
+
+
+def test_priority_orders_by_risk_attributable_or_blend() -> None:
+    import numpy as np
+
+    from risk_model.modelling.explain import priority
+
+    risk = np.array([0.30, 0.20, 0.05])
+    attributable = np.array([0.00, 0.10, 0.04])
+    assert np.argsort(-priority(risk, attributable, "risk")).tolist() == [0, 1, 2]
+    assert np.argsort(-priority(risk, attributable, "attributable")).tolist() == [1, 2, 0]
+    assert priority(risk, attributable, "blend", 0.75).round(3).tolist() == [0.075, 0.125,
+                                                                              0.042]
+    with pytest.raises(ValueError, match="rank_by"):
+        priority(risk, attributable, "random")

@@ -129,6 +129,9 @@ def test_promote_refuses_listing_every_failed_gate(trained, tmp_path: Path,
     assert code == 1 and out["error"]["type"] == "PromotionRefused"
     assert "auroc_lower" in out["error"]["message"]
     assert "calibration_slope" in out["error"]["message"]
+    # no audit yet: the fairness gate fails and says what to run
+    assert f"fairness: fairness audit: not run yet: run `risk-model audit {MODEL} 1`" \
+        in out["error"]["message"]
     assert "--force" in out["error"]["message"]
     assert not any(v["aliases"] for v in model_versions(ws, MODEL))
     code, out = _cli("promote", MODEL, "1", "--workspace", str(ws.root), "--force")
@@ -178,10 +181,14 @@ print(json.dumps({{"n": len(p), "min": float(p.min()), "max": float(p.max()),
     code, out = _cli("train", MODEL, "--workspace", str(ws.root))
     assert code == 0 and out["version"] == "2", out
     code, out = _cli("promote", MODEL, "2", "--workspace", str(ws.root))
+    assert code == 1 and "fairness audit: not run yet" in out["error"]["message"]
+    code, out = _cli("audit", MODEL, "2", "--workspace", str(ws.root))
+    assert code == 0 and out["passed"] is True, out
+    code, out = _cli("promote", MODEL, "2", "--workspace", str(ws.root))
     assert code == 0, out
     assert out["aliases"] == {"champion": "2", "previous": "1"}
     gates = {g["gate"]: g["passed"] for g in out["gates"]}
-    assert gates["no_worse_than_champion"] is True
+    assert gates["no_worse_than_champion"] is True and gates["fairness"] is True
     code, out = _cli("promote", MODEL, "2", "--workspace", str(ws.root))
     assert code == 1 and "already the champion" in out["error"]["message"]
 
