@@ -21,8 +21,11 @@ whose pseudonym hashes lowest, the same people on every run): the exact SHAP val
 for a housing officer and for an analyst (:func:`~risk_model.modelling.explain.reasons`) and the
 housing-attributable risk (:func:`~risk_model.modelling.explain.attributable_risk`, which
 predicts twice through the registered pyfunc model). Each is timed on its own; the peak RSS is
-the measuring process's. The fairness audit is to be timed in :func:`audit_step` (a hook,
-``None`` for now). Prints one line of figures and a JSON summary on the last line.
+the measuring process's. Then the fairness audit of the version
+(:func:`risk_model.modelling.audit.audit`: scoring the whole test cohort, metrics by group with
+bootstrap intervals, data availability, the report and its logging) runs in a fresh process of
+its own, timed with its peak RSS. Prints one line of figures and a JSON summary on the last
+line.
 """
 
 from __future__ import annotations
@@ -53,27 +56,18 @@ print(json.dumps({"seconds": round(time.perf_counter() - t0, 2), "version": resu
 """
 
 
-# ---- hook: the fairness audit's timing goes here ---------------------------------------------
-def audit_step(ws: Any, model: Any, version: str | None) -> dict[str, Any] | None:
-    """Run the fairness audit of ``model`` on ``ws`` and return its figures (HOOK, not yet done).
-
-    Parameters
-    ----------
-    ws : risk_model.config.Workspace
-        The benchmark's temporary workspace.
-    model : mlflow.pyfunc.PyFuncModel
-        The loaded model.
-    version : str or None
-        Its registered version.
-
-    Returns
-    -------
-    dict or None
-        ``None`` until the audit exists; then whatever figures it should report. The caller
-        times the call and reports ``audit_seconds`` only when this returns something.
-    """
-    return None
-# ---- end of hook -----------------------------------------------------------------------------
+AUDIT = """
+import json, resource, sys, time
+from risk_model.config import Workspace
+from risk_model.modelling.audit import audit
+t0 = time.perf_counter()
+result = audit(Workspace.at(sys.argv[1]), sys.argv[2], sys.argv[3]).to_dict()
+print(json.dumps({"seconds": round(time.perf_counter() - t0, 2),
+                  "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                  "passed": result["passed"], "gates": len(result["gates"]),
+                  "failed": {g["gate"]: g["detail"] for g in result["gates"] if not g["passed"]},
+                  "availability_flags": len(result["availability_flags"])}))
+"""
 
 
 def _measure(ws_root: Path, name: str, model_uri: str, version: str | None,
@@ -131,11 +125,6 @@ def _measure(ws_root: Path, name: str, model_uri: str, version: str | None,
     gain = attributable_risk(model.predict, frame, schema.entries)
     figures["attributable_seconds"] = round(time.perf_counter() - t, 2)
     figures["attributable_mean"] = round(float(np.mean(gain)), 6)
-    t = time.perf_counter()
-    audit = audit_step(ws, model, version)
-    if audit is not None:
-        figures["audit_seconds"] = round(time.perf_counter() - t, 2)
-        figures["audit"] = audit
     importance = explanation.importance()
     figures["importance"] = importance.round(5).to_dict()
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -189,10 +178,19 @@ def main() -> None:
         if out.returncode:
             sys.exit(f"measuring failed:\n{out.stderr[-4000:]}")
         figures = json.loads(out.stdout.strip().splitlines()[-1])
+        if version is None and uri.startswith("models:/") and uri.count("/") == 2:
+            version = uri.rsplit("/", 1)[1]
+        if version is not None:  # the audit, in a fresh process of its own
+            out = subprocess.run([sys.executable, "-c", AUDIT, str(ws), args.model, version],
+                                 capture_output=True, text=True, env=env)
+            if out.returncode:
+                sys.exit(f"audit failed:\n{out.stderr[-4000:]}")
+            figures["audit"] = json.loads(out.stdout.strip().splitlines()[-1])
     label = str(args.workspace_from) if args.workspace_from else f"{args.residents:,} residents"
     top = ", ".join(list(figures["importance"])[:5])
-    audit = (f"; audit {figures['audit_seconds']} s" if "audit_seconds" in figures
-             else "; audit not timed yet (audit_step hook)")
+    audit = (f"; fairness audit {figures['audit']['seconds']} s, peak RSS "
+             f"{figures['audit']['peak_rss_mb']:,} MB" if "audit" in figures
+             else "; no audit (give --model-uri models:/NAME/VERSION)")
     print(f"explain {uri} on {label}, {figures['rows']:,} of {figures['residents_on_date']:,} "
           f"residents on {figures['test_date']}: SHAP values {figures['shap_seconds']} s, "
           f"reasons (housing officer) {figures['reasons_housing_officer_seconds']} s, "

@@ -181,6 +181,10 @@ class _Unit:
 
     members: tuple[int, ...]
     broad: str | None = None
+    #: features the role may not see that share the group: they add to its strength (the
+    #: group's SHAP values add up) but never speak; an officer's age reason is ranked by age
+    #: in years and age band together and worded from the band alone
+    silent: tuple[int, ...] = ()
 
     def say(self, rows: np.ndarray, speaks: np.ndarray, members: dict[int, _Member],
             offset: int) -> np.ndarray:
@@ -261,8 +265,15 @@ def reasons(explanation: Explanation, frame: pd.DataFrame, entries: Sequence[dic
             continue  # the role may not see it and there is nothing broader to say
         members[j] = _Member(entry, frame[name])
         keyed.setdefault(key, []).append(j)
-    units = [_Unit(tuple(js), key[1] if key[0] == "health" else None)
-             for key, js in keyed.items()]
+    silent: dict[tuple[str, str], list[int]] = {}
+    for j, name in enumerate(names):
+        entry = by_name[name]
+        key = ("group", entry.get("reason_group") or "")
+        if j not in members and key in keyed:
+            members[j] = _Member(entry, frame[name])
+            silent.setdefault(key, []).append(j)
+    units = [_Unit(tuple(js), key[1] if key[0] == "health" else None,
+                   tuple(silent.get(key, ()))) for key, js in keyed.items()]
     n = len(contributions)
     if not units or top < 1:
         return [[] for _ in range(n)]
@@ -284,7 +295,10 @@ def _top_reasons(contributions: np.ndarray, offset: int, members: dict[int, _Mem
     strength = np.zeros((n, len(units)))
     for u, unit in enumerate(units):
         js = list(unit.members)
-        strength[:, u] = np.where(speaks[:, js], contributions[:, js], 0.0).sum(axis=1)
+        voiced = speaks[:, js].any(axis=1)  # a unit with no member to word it says nothing
+        every = js + list(unit.silent)
+        total = np.where(speaks[:, every], contributions[:, every], 0.0).sum(axis=1)
+        strength[:, u] = np.where(voiced, total, 0.0)
     k = min(top, len(units))
     chosen = np.argpartition(-strength, k - 1, axis=1)[:, :k] if k < len(units) \
         else np.tile(np.arange(len(units)), (n, 1))

@@ -60,13 +60,14 @@ class TrainResult:
     metrics: dict[str, Any]
     best_iteration: int
     seconds: float
+    explanations: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The result as plain data (what ``--json`` prints)."""
         return {"model": self.model, "run_id": self.run_id, "mlflow_run_id": self.mlflow_run_id,
                 "version": self.version, "model_uri": self.model_uri, "rows": self.rows,
                 "best_iteration": self.best_iteration, "test": self.metrics,
-                "seconds": self.seconds}
+                "explanations": self.explanations, "seconds": self.seconds}
 
 
 def _features(spec: ModelSpec, catalogue: Catalogue) -> FeatureSchema:
@@ -174,7 +175,9 @@ def train(workspace: Workspace, name: str, *,
     return TrainResult(model=spec.name, run_id=run_id, mlflow_run_id=tracked["run_id"],
                        version=tracked["version"], model_uri=tracked["model_uri"], rows=rows,
                        metrics=_headline(metrics), best_iteration=fitted.best_iteration,
-                       seconds=round(time.perf_counter() - t0, 2))
+                       seconds=round(time.perf_counter() - t0, 2),
+                       explanations={"rows": len(explained),
+                                     "top": explanation.importance().index[:10].tolist()})
 
 
 def _headline(metrics: dict[str, Any]) -> dict[str, Any]:

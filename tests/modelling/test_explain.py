@@ -231,3 +231,21 @@ def test_priority_orders_by_risk_attributable_or_blend() -> None:
                                                                               0.042]
     with pytest.raises(ValueError, match="rank_by"):
         priority(risk, attributable, "random")
+
+
+def test_an_officers_age_reason_is_ranked_by_age_in_years_and_band_together() -> None:
+    """Age in years is hidden from officers but still counts towards the age group's rank,
+    so an old resident's age is not pushed out by smaller housing reasons; fails if hidden
+    members are dropped from the group's strength, or if they ever speak."""
+    schema = _schema("age_years", "age_band", "overcrowded")
+    ex, frame = _explain(schema, [{"age_years": 91.0, "age_band": "85+", "overcrowded": 1.0}],
+                         [{"age_years": 0.5, "age_band": 0.01, "overcrowded": 0.1}])
+    assert reasons(ex, frame, schema.entries, role="housing_officer", top=1) == [
+        ["In the 85+ age group"]]
+    assert reasons(ex, frame, schema.entries, role="analyst", top=1) == [["Aged 91"]]
+    # the band must qualify for the group to speak at all: with no band, nothing about age
+    ex, frame = _explain(schema, [{"age_years": 91.0, "age_band": "not known",
+                                   "overcrowded": 1.0}],
+                         [{"age_years": 0.5, "age_band": 0.01, "overcrowded": 0.1}])
+    [said] = reasons(ex, frame, schema.entries, role="housing_officer", top=2)
+    assert len(said) == 1 and "age" not in said[0].lower()

@@ -90,6 +90,7 @@ def test_train_reports_the_run_the_version_and_test_metrics(trained) -> None:
     assert shap["rows"] == out["rows"]["test"] == shap["test_rows"]  # under the 20,000 cap
     assert run["params"]["explanations.rows"] == str(shap["rows"])
     assert len(shap["top"]) == 10 and shap["top"][0] == next(iter(shap["features"]))
+    assert out["explanations"] == {"rows": shap["rows"], "top": shap["top"]}
     assert {"housing", "health", "demographic"} <= set(shap["families"])
     assert abs(sum(shap["families"].values()) - sum(shap["features"].values())) < 1e-3
     inputs = client.get_run(run["run_id"]).inputs.dataset_inputs
