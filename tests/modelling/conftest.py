@@ -112,10 +112,10 @@ def falls_area(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     """Social homes, all surveyed, with more fall hazards and fall admissions (read only).
 
     For the falls explanation test: 60,000 residents over 96 months (seed 11), the stairs
-    hazard in 40% of homes with stairs (6% of all homes by default), the level-surface hazard
-    in 50% of homes (3%), and the 67+ fall admission target at 105 per 1,000 a year (21), so
-    about 9,000 people 65+ and 800 falls in training. The planted hazard ratios (1.8 and 1.4)
-    are unchanged.
+    hazard share 0.4 (0.06 by default; the generator puts it only in homes with stairs), the
+    level-surface hazard in 50% of homes (3%), and the 67+ fall admission target at 105 per
+    1,000 a year (21), so about 9,000 people 65+ and 800 falls in training. The planted
+    hazard ratios (1.8 and 1.4) are unchanged.
     """
     housing = {**SOCIAL_HOUSING, "stair_hazard_share": 0.4, "level_fall_hazard_share": 0.5}
     return _featured(tmp_path_factory.mktemp("fallsarea"), residents=60_000, seed=11,
