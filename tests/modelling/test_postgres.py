@@ -142,6 +142,9 @@ def test_train_and_promote_against_a_tracking_server_on_postgres(
     assert code == 0, out
     assert out["version"] == "1"
     run_id = out["mlflow_run_id"]
+    # the audit logs into the version's run and tags the version, through the server
+    code, out = _cli("audit", MODEL, "1", "--workspace", str(ws.root))
+    assert code == 0 and out["passed"] is True, out
     code, out = _cli("promote", MODEL, "1", "--workspace", str(ws.root))
     assert code == 0, out
     assert out["aliases"] == {"champion": "1"}
@@ -154,6 +157,9 @@ def test_train_and_promote_against_a_tracking_server_on_postgres(
     version = client.get_model_version_by_alias(MODEL, "champion")
     assert version.version == "1" and version.run_id == run_id
     assert "test.lightgbm.auroc.point" in client.get_run(run_id).data.metrics
+    assert version.tags["risk_model.fairness.passed"] == "true"
+    assert {a.path for a in client.list_artifacts(run_id, "audit")} == {
+        "audit/audit.json", "audit/audit.html"}
     assert not (ws.root / "mlflow" / "mlflow.db").exists()
 
     script = f"""
