@@ -377,10 +377,13 @@ def promote(workspace: Workspace, name: str, version: str, *, force: bool = Fals
         f"risk_model.gate.{g.gate}": ("passed: " if g.passed else "failed: ") + g.detail
         for g in gates})
     if failed and not force:
+        unaudited = chosen["tags"].get(PASSED_TAG) is None
+        first = (f"run `risk-model audit {name} {chosen['version']}` first"
+                 if unaudited and len(failed) == 1 else "train a better version")
         raise PromotionRefused(
             f"version {version} of {name!r} failed {len(failed)} gate(s): "
             + "; ".join(f"{g.gate}: {g.detail}" for g in failed),
-            hint="train a better version, or pass --force --reason TEXT to override")
+            hint=f"{first}, or pass --force --reason TEXT to override")
     if force:
         set_version_tags(workspace, name, chosen["version"], {
             "risk_model.promotion.forced_reason": reason,

@@ -183,6 +183,7 @@ print(json.dumps({{"n": len(p), "min": float(p.min()), "max": float(p.max()),
     assert code == 0 and out["version"] == "2", out
     code, out = _cli("promote", MODEL, "2", "--workspace", str(ws.root))
     assert code == 1 and "fairness audit: not run yet" in out["error"]["message"]
+    assert f"run `risk-model audit {MODEL} 2` first" in out["error"]["message"]
     code, out = _cli("audit", MODEL, "2", "--workspace", str(ws.root))
     assert code == 0 and out["passed"] is True, out
     code, out = _cli("promote", MODEL, "2", "--workspace", str(ws.root))
