@@ -634,7 +634,8 @@ def _train_step(workspace: Workspace, report: _Report, name: str) -> Summary:
                 f"{summary['rows']['test']:,} to test; {summary['seconds']:.1f} s")
     report.show(table)
     report.show(f"Registered {name} version {summary['version']} (MLflow run "
-                f"{summary['mlflow_run_id']}). Promote it with: risk-model promote {name} "
+                f"{summary['mlflow_run_id']}). Audit it, then promote it: risk-model audit "
+                f"{name} {summary['version']} && risk-model promote {name} "
                 f"{summary['version']}")
     return summary
 

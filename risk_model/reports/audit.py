@@ -57,6 +57,7 @@ def _chart(dimension: str, d: dict[str, Any], keys: list[str],
             ax.plot([m["ratio"]], [i], "o", color=colour, markersize=4)
         ax.set_title(key, fontsize=8)
         ax.set_xscale("log")
+        ax.minorticks_off()  # log-scale minor labels ("3 x 10^-1") would crowd the axis
         ax.set_xlim(0.25, 4)
         ax.set_xticks([0.5, low, 1, high, 2])
         ax.set_xticklabels(["0.5", f"{low:g}", "1", f"{high:g}", "2"], fontsize=7)
