@@ -6,7 +6,9 @@ What is bundled with each version (``artifacts``):
 - ``calibration``: the calibration map from the booster's raw score to a probability
   (isotonic: the fitted step points; sigmoid: intercept and slope);
 - ``features``: the catalogue entries of the features it uses (name, type, category levels,
-  label, family), with the catalogue digest, so model and feature definitions cannot drift.
+  label, family), with the catalogue digest, so model and feature definitions cannot drift;
+- ``drift_reference``: the training population's feature and score distributions
+  (:func:`risk_model.scoring.drift.reference_profile`), which scoring compares each month with.
 
 ``predict`` takes the feature frame (a snapshot's columns; extra columns are ignored) and
 returns the calibrated probability for each row, never a class label. A feature the model uses

@@ -238,10 +238,17 @@ def _track(workspace: Workspace, spec: ModelSpec, catalogue: Catalogue, schema: 
             run.log_figure(fig, f"plots/{file}")
         _close(figures)
         paths = {"booster": stage / "booster.txt", "calibration": stage / "calibration.json",
-                 "features": stage / "features.json"}
+                 "features": stage / "features.json", "drift_reference": stage / "drift.json"}
         fitted.booster.save_model(str(paths["booster"]))
         paths["calibration"].write_text(json.dumps(fitted.calibration.to_dict()))
         paths["features"].write_text(json.dumps(bundle, indent=1, default=str))
+        # the training population's feature and score distributions, for scoring's drift checks
+        from risk_model.scoring.drift import reference_profile
+
+        train = splits["train"]
+        profile = reference_profile(train.x, schema, fitted.predict(train.x, schema))
+        paths["drift_reference"].write_text(json.dumps(profile))
+        run.log_dict(profile, "drift/reference.json")
         logged = run.log_pyfunc_model(
             RiskPyfunc(), artifacts={k: str(v) for k, v in paths.items()}, signature=signature,
             input_example=example, registered_model_name=spec.name)

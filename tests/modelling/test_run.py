@@ -85,6 +85,12 @@ def test_train_reports_the_run_the_version_and_test_metrics(trained) -> None:
                                        "shap_importance_by_family")} <= artifacts
     assert {a.path for a in client.list_artifacts(run["run_id"], "explanations")} == {
         "explanations/importance.json"}
+    # the drift reference: the training rows' distributions, in the run and in the model
+    profile = json.loads(Path(client.download_artifacts(
+        run["run_id"], "drift/reference.json")).read_text())
+    assert profile["rows"] == out["rows"]["train"]
+    assert "damp_reports_12m" in profile["features"] and "ethnic_group" not in profile["features"]
+    assert abs(sum(profile["score"]["proportions"]) - 1) < 1e-9
     shap = json.loads(Path(client.download_artifacts(
         run["run_id"], "explanations/importance.json")).read_text())
     assert shap["rows"] == out["rows"]["test"] == shap["test_rows"]  # under the 20,000 cap
@@ -113,6 +119,8 @@ def test_the_model_is_bundled_with_its_catalogue_entries(trained) -> None:
     finally:
         del os.environ["MLFLOW_TRACKING_URI"]
     bundle = json.loads((path / "artifacts" / "features.json").read_text())
+    drift = json.loads((path / "artifacts" / "drift.json").read_text())
+    assert list(drift["features"]) == [f["name"] for f in bundle["features"]]
     names = [f["name"] for f in bundle["features"]]
     assert "ethnic_group" not in names  # audit-only
     assert {"damp_reports_12m", "emergency_admissions_12m", "age_years"} <= set(names)
