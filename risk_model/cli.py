@@ -729,6 +729,65 @@ def _promote(
         report.finish({"workspace": str(ws.root), **result})
 
 
+def _score_step(workspace: Workspace, report: _Report, month: str, *, model: str | None,
+                overwrite: bool) -> Summary:
+    from risk_model.scoring.run import score
+
+    with report.stages(f"score {month}") as stage:
+        result = score(workspace, month, model=model, overwrite=overwrite,
+                       progress=stage).to_dict()
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left",
+                  title=f"{month}: lists by patch ({result['model']} version "
+                        f"{result['version']}, as of {result['as_of']})")
+    for column in ("patch", "capacity", "listed", "new", "up", "down", "same", "left",
+                   "held back"):
+        table.add_column(column, justify="left" if column == "patch" else "right")
+    for p in result["patches"]:
+        table.add_row(escape(p["patch"]), *(str(p[k]) for k in (
+            "capacity", "listed", "new", "up", "down", "same", "left", "held_back")))
+    counts = result["counts"]
+    report.show(f"score {month}: {counts['scored']:,} residents scored, {counts['listed']:,} "
+                f"on {counts['patches']} patch lists; {counts['in_no_patch']:,} in no patch "
+                f"(home not known); held back after a recent action: {counts['held_back']}; "
+                f"{result['seconds']:.1f} s")
+    report.show(table)
+    trusted = result["drift"]["trusted"]
+    mark = {True: "[green]trusted[/]", False: "[red]check before using[/]"}.get(
+        trusted, "[yellow]drift not checked[/]")
+    report.show(f"Drift: {mark}: {escape(result['drift']['summary'])}")
+    report.show(f"Lists (one Parquet and one CSV per patch): {escape(result['outputs']['lists'])}"
+                f"; warehouse tables scores, lists, list_leavers; MLflow run "
+                f"{result['mlflow_run_id']}.")
+    return result
+
+
+@app.command("score")
+def _score(
+    month: Annotated[str, typer.Option(
+        "--month", help="The month to score, YYYY-MM (as of its last day).")],
+    model: Annotated[str | None, typer.Option(
+        "--model", help="NAME or NAME@alias (default: settings' scoring model @champion).")
+    ] = None,
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+    overwrite: OverwriteOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Score every resident as of a month's end and make each patch's prioritised list.
+
+    Uses the registered version holding the alias (default champion): features as of the
+    month's end, calibrated risk, housing-attributable risk, priority, ranks and bands; each
+    patch's list up to its capacity, without residents actioned in the review app within the
+    hold-back window; plain-English reasons; movement since the previous month; drift against
+    the training population. Writes the lists under lists/YYYY-MM/, the warehouse tables and an
+    MLflow run, all or nothing.
+    """
+    with _reporting("score", json_output=json_output, verbose=verbose) as report:
+        ws = Workspace.at(workspace)
+        report.finish({"workspace": str(ws.root),
+                       **_score_step(ws, report, month, model=model, overwrite=overwrite)})
+
+
 def _demo_as_of() -> list[_dt.date]:
     """The demo's as-of dates: the last day of the synthetic period and a year before it."""
     year, month = (int(x) for x in _START.split("-"))

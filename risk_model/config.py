@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
@@ -28,8 +28,12 @@ from risk_model.errors import ConfigError, OutputExistsError, WorkspaceError
 _M = TypeVar("_M", bound=BaseModel)
 
 __all__ = [
+    "ACTIONS",
     "SETTINGS_FILE",
     "WORKSPACE_ENV",
+    "Patch",
+    "Patches",
+    "Scoring",
     "Settings",
     "SmallNumbers",
     "Workspace",
@@ -165,6 +169,174 @@ class SmallNumbers(BaseModel):
         return value
 
 
+#: What an officer can record against a resident in the review app (key: plain English).
+ACTIONS: dict[str, str] = {
+    "contacted": "Contacted",
+    "visit_booked": "Visit booked",
+    "referred": "Referred to a service",
+    "repair_raised": "Repair raised",
+    "declined": "Declined help",
+    "not_appropriate": "Not appropriate",
+    "unable_to_contact": "Unable to contact",
+}
+
+
+def _positive_whole(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"must be a whole number of at least 0, got {value!r}")
+    return value
+
+
+class Scoring(BaseModel):
+    """The ``scoring:`` section: how the monthly run scores, bands, holds back and checks drift.
+
+    Parameters
+    ----------
+    model : str, default "emergency_admission_12m"
+        The model scored when ``--model`` is not given (``models/<model>.yaml``).
+    alias : str, default "champion"
+        The registry alias of the version used.
+    hold_back_days : int, default 90
+        A resident with an action recorded in the review app within this many days before the
+        month's end is held back from the list (0: nobody is).
+    hold_back_actions : list of str
+        The actions that hold a resident back (default: all but ``unable_to_contact``).
+    bands : dict of str to float
+        Risk bands as the top shares of the scored population, highest first; everyone else is
+        in ``low``. Default: very high 1%, high 5%, raised 20%.
+    reasons : int, default 3
+        Reasons given for each listed resident.
+    drift_threshold, drift_warn : float, default 0.2 and 0.1
+        A population stability index above ``drift_threshold`` is an alert (the list is not to
+        be trusted without a look); above ``drift_warn`` it is on the watch list.
+    missing_rise : float, default 0.1
+        A feature's missing share rising by more than this (absolute) is an alert.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = "emergency_admission_12m"
+    alias: str = "champion"
+    hold_back_days: int = 90
+    hold_back_actions: tuple[str, ...] = tuple(a for a in ACTIONS if a != "unable_to_contact")
+    bands: dict[str, float] = {"very high": 0.01, "high": 0.05, "raised": 0.20}
+    reasons: int = 3
+    drift_threshold: float = 0.2
+    drift_warn: float = 0.1
+    missing_rise: float = 0.1
+
+    _whole = field_validator("hold_back_days", "reasons", mode="before")(
+        classmethod(lambda cls, v: _positive_whole(v)))
+
+    @field_validator("hold_back_actions")
+    @classmethod
+    def _known_actions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [a for a in value if a not in ACTIONS]
+        if unknown:
+            raise ValueError(f"unknown action(s) {', '.join(map(repr, unknown))}; the actions "
+                             f"are {', '.join(ACTIONS)}")
+        return value
+
+    @field_validator("bands")
+    @classmethod
+    def _increasing_shares(cls, value: dict[str, float]) -> dict[str, float]:
+        shares = list(value.values())
+        if any(not 0 < s <= 1 for s in shares) or shares != sorted(shares) \
+                or len(set(shares)) != len(shares):
+            raise ValueError("bands must be top shares above 0 and at most 1, increasing from "
+                             f"the highest band, got {value!r}")
+        if "low" in value:
+            raise ValueError("'low' is the band of everyone below the last share; do not list "
+                             "it")
+        return value
+
+    @model_validator(mode="after")
+    def _warn_below_threshold(self) -> Scoring:
+        if not 0 < self.drift_warn <= self.drift_threshold:
+            raise ValueError(f"drift_warn must be above 0 and at most drift_threshold "
+                             f"({self.drift_threshold}), got {self.drift_warn}")
+        if not 0 < self.missing_rise <= 1:
+            raise ValueError(f"missing_rise must be above 0 and at most 1, got "
+                             f"{self.missing_rise}")
+        return self
+
+
+class Patch(BaseModel):
+    """One patch: the residents a team works with, and how many it can help a month.
+
+    A resident belongs to the first patch that names their social landlord (``landlords``:
+    the landlord's own teams look after its tenants), else the first that names the ward or
+    LSOA of their home.
+
+    Parameters
+    ----------
+    name : str
+        The patch's name, as officers know it.
+    wards, lsoas : list of str
+        Ward and LSOA codes of the area it covers.
+    landlords : list of str
+        Social landlords whose tenants it looks after, as the tenancy records name them.
+    capacity : int, optional
+        Residents it can help a month (default: ``patches.default_capacity``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    wards: tuple[str, ...] = ()
+    lsoas: tuple[str, ...] = ()
+    landlords: tuple[str, ...] = ()
+    capacity: int | None = None
+
+    _whole = field_validator("capacity", mode="before")(
+        classmethod(lambda cls, v: v if v is None else _positive_whole(v)))
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a patch needs a name")
+        return value.strip()
+
+
+class Patches(BaseModel):
+    """The ``patches:`` section: who is on which list, and each list's monthly capacity.
+
+    Parameters
+    ----------
+    named : list of Patch
+        Patches defined by ward, LSOA or landlord.
+    others : {"ward", "none"}, default "ward"
+        Residents in no named patch: one patch per ward (``ward <code>``), or on no list.
+    default_capacity : int, default 25
+        The capacity of a patch that gives none, and of each ward patch.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    named: tuple[Patch, ...] = ()
+    others: Literal["ward", "none"] = "ward"
+    default_capacity: int = 25
+
+    _whole = field_validator("default_capacity", mode="before")(
+        classmethod(lambda cls, v: _positive_whole(v)))
+
+    @field_validator("named")
+    @classmethod
+    def _unique_names(cls, value: tuple[Patch, ...]) -> tuple[Patch, ...]:
+        names = [p.name for p in value]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"patch names must be unique, repeated: {', '.join(repeated)}")
+        return value
+
+    def capacity_of(self, patch: Patch | None) -> int:
+        """The monthly capacity of a named patch (or of a ward patch for ``None``)."""
+        if patch is None or patch.capacity is None:
+            return self.default_capacity
+        return patch.capacity
+
+
 class Settings(BaseModel):
     """A workspace's settings (``<workspace>/settings.yaml``); each section is optional.
 
@@ -172,6 +344,10 @@ class Settings(BaseModel):
     ----------
     small_numbers : SmallNumbers, optional
         Small-number suppression in every output (default: NHS Digital's rule).
+    scoring : Scoring, optional
+        The monthly scoring run (model, bands, hold-back, drift limits).
+    patches : Patches, optional
+        The patches lists are made for, and their capacity.
 
     Examples
     --------
@@ -184,6 +360,8 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     small_numbers: SmallNumbers = SmallNumbers()
+    scoring: Scoring = Scoring()
+    patches: Patches = Patches()
 
     @model_validator(mode="before")
     @classmethod

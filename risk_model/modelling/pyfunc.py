@@ -75,7 +75,11 @@ class Calibration:
 
 
 class RiskPyfunc(PythonModel):
-    """The pyfunc model: LightGBM raw score, then the calibration map."""
+    """The pyfunc model: LightGBM raw score, then the calibration map.
+
+    After loading: ``booster``, ``calibration``, ``schema`` (:class:`FeatureSchema`),
+    ``catalogue_digest`` and ``drift_reference`` (the profile, or ``None`` if not bundled).
+    """
 
     def load_context(self, context: Any) -> None:
         """Load the booster, the calibration and the feature schema from the artifacts."""
@@ -86,7 +90,13 @@ class RiskPyfunc(PythonModel):
             cal = json.load(fh)
         self.calibration = Calibration(cal["method"], cal["params"])
         with open(context.artifacts["features"], encoding="utf-8") as fh:
-            self.schema = FeatureSchema(json.load(fh)["features"])
+            bundle = json.load(fh)
+        self.schema = FeatureSchema(bundle["features"])
+        self.catalogue_digest = bundle.get("catalogue_digest")
+        self.drift_reference = None  # versions registered before it was bundled have none
+        if "drift_reference" in context.artifacts:
+            with open(context.artifacts["drift_reference"], encoding="utf-8") as fh:
+                self.drift_reference = json.load(fh)
 
     def predict(self, context: Any, model_input: pd.DataFrame,
                 params: dict[str, Any] | None = None) -> pd.Series:
