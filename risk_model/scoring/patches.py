@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from risk_model.config import Patches
+from risk_model.errors import ConfigError
 
 __all__ = ["NO_PATCH", "assign_patches"]
 
@@ -71,6 +72,7 @@ def assign_patches(people: pd.DataFrame, patches: Patches) -> tuple[pd.Series, d
         patch[known] = names.reindex(ward[known]).to_numpy()
         for name in pd.unique(names.reindex(pd.unique(ward[known])).to_numpy()):
             if name in capacity:  # a named patch with the name of a ward: keep both apart
-                raise ValueError(f"the ward patch {name!r} has the name of a named patch")
+                raise ConfigError(f"the patch of ward {name!r} has the name of a named patch",
+                                  hint="rename the named patch in settings.yaml (patches:)")
             capacity[str(name)] = patches.default_capacity
     return patch, capacity
