@@ -1,7 +1,9 @@
 """Explanations: SHAP values, reasons in plain English for each role, attributable risk.
 
-- :func:`shap_values` gives exact TreeSHAP contributions from the LightGBM booster (its own
-  ``pred_contrib``), in log-odds, and checks they add up to the booster's raw output.
+- :func:`shap_values` gives exact TreeSHAP contributions of the LightGBM booster, in log-odds,
+  and checks they add up to the booster's raw output: by LightGBM's own ``pred_contrib``, or
+  with ``method="fast"`` the same values about ten times faster
+  (:func:`risk_model.modelling.treeshap.exact_shap`, for scoring everyone each month).
 - :func:`reasons` turns each person's largest positive contributions into plain-English
   sentences from the catalogue's ``reason`` templates and the person's values, one per
   ``reason_group`` ("Damp and mould reported twice in the last year; confirmed by
@@ -23,6 +25,7 @@ import pandas as pd
 
 from risk_model.features.catalogue import NOT_KNOWN, reason_forms
 from risk_model.modelling.frame import FeatureSchema, lightgbm_frame
+from risk_model.modelling.treeshap import exact_shap
 
 __all__ = ["ATTRIBUTABLE_NOTE", "Explanation", "attributable_risk", "priority", "reasons",
            "shap_values"]
@@ -32,6 +35,7 @@ ATTRIBUTABLE_NOTE = ("an association in the data, not a measured effect of the i
                      "the risk the model gives with the housing problems put right")
 
 _ADDITIVITY_TOLERANCE = 1e-6
+_METHODS = ("lightgbm", "fast")
 _CHUNK = 100_000  # rows explained at a time, to bound the memory reasons() uses
 
 
@@ -58,7 +62,8 @@ class Explanation:
         return self.values.abs().mean().sort_values(ascending=False)
 
 
-def shap_values(booster: Any, frame: pd.DataFrame, schema: FeatureSchema) -> Explanation:
+def shap_values(booster: Any, frame: pd.DataFrame, schema: FeatureSchema, *,
+                method: str = "lightgbm") -> Explanation:
     """Return exact TreeSHAP values of a canonical frame, checked for additivity.
 
     Parameters
@@ -69,21 +74,35 @@ def shap_values(booster: Any, frame: pd.DataFrame, schema: FeatureSchema) -> Exp
         The model frame (:func:`risk_model.modelling.frame.model_frame`).
     schema : FeatureSchema
         The model's features.
+    method : {"lightgbm", "fast"}, optional
+        ``"lightgbm"``: LightGBM's own ``pred_contrib``. ``"fast"``: the same values
+        computed by :func:`risk_model.modelling.treeshap.exact_shap` (about ten times
+        faster; it checks a sample of rows against ``pred_contrib`` itself).
 
     Raises
     ------
+    ValueError
+        If ``method`` is neither.
     ArithmeticError
-        If the contributions do not add up to the raw output (they always should).
+        If the contributions do not add up to the raw output (they always should), or the
+        fast values differ from LightGBM's on the rows it checks.
     """
+    if method not in _METHODS:
+        raise ValueError(f"method must be 'lightgbm' or 'fast', got {method!r}")
     data = lightgbm_frame(frame, schema)
-    contrib = np.asarray(booster.predict(data, pred_contrib=True))
+    if method == "fast":
+        contributions, base = exact_shap(booster, data)
+    else:
+        contrib = np.asarray(booster.predict(data, pred_contrib=True))
+        contributions = contrib[:, :-1]
+        base = float(contrib[0, -1]) if len(contrib) else 0.0
     raw = np.asarray(booster.predict(data, raw_score=True))
-    gap = np.abs(contrib.sum(axis=1) - raw)
+    gap = np.abs(contributions.sum(axis=1) + base - raw)
     if len(gap) and gap.max() > _ADDITIVITY_TOLERANCE * max(1.0, np.abs(raw).max()):
         raise ArithmeticError(f"SHAP values do not add up to the model's output (largest gap "
                               f"{gap.max():.2e})")
-    values = pd.DataFrame(contrib[:, :-1], columns=schema.names, index=frame.index)
-    return Explanation(values, float(contrib[0, -1]) if len(contrib) else 0.0, raw)
+    values = pd.DataFrame(contributions, columns=schema.names, index=frame.index)
+    return Explanation(values, base, raw)
 
 
 def _times(count: int) -> str:
