@@ -12,14 +12,19 @@ Usage::
     .venv/bin/python benchmarks/bench_exact_shap.py --workspace /tmp/area1m_r --sizes
     # no workspace: a synthetic frame (counts, flags, categories, NaNs) and a model trained on it
     .venv/bin/python benchmarks/bench_exact_shap.py --synthetic 300000 --rounds 400
+    # the project's fast exact SHAP on 1M fresh synthetic rows, all at once (no chunks)
+    .venv/bin/python benchmarks/bench_exact_shap.py --rounds 300 --rows 1000000 \\
+        --methods woodelf_lightgbm --chunk 1000000
 
 Methods (``--methods``, comma-separated): ``lightgbm_1``/``lightgbm_2`` (``pred_contrib`` on 1
 or 2 threads, the reference), ``shap`` (``shap.TreeExplainer``, on 20,000 rows),
 ``fasttreeshap_{v1,v2}_{1,2}`` (``fasttreeshap-fixed``, algorithm and threads), ``woodelf``
-(``woodelf-explainer`` as shipped) and ``woodelf_lightgbm`` (woodelf's algorithm on trees built
-here from ``dump_model()`` with LightGBM's own routing of categories and missing values). The
-optional packages are not project dependencies: ``pip install woodelf-explainer
-fasttreeshap-fixed``. ``--methods lightgbm_2,woodelf_lightgbm`` is the short run.
+(``woodelf-explainer`` as shipped) and ``woodelf_lightgbm``
+(:func:`risk_model.modelling.treeshap.exact_shap`: woodelf's algorithm on trees rebuilt from
+``dump_model()`` with LightGBM's own routing of categories and missing values, checked on 200
+rows against ``pred_contrib``; ``--chunk`` rows at a time, its default unless given).
+``fasttreeshap-fixed`` is not a project dependency: ``pip install fasttreeshap-fixed``.
+``--methods lightgbm_2,woodelf_lightgbm`` is the short run.
 
 Every method runs in a fresh process on the same ``--rows`` rows (those whose pseudonym hashes
 lowest), and its peak RSS while it runs is sampled; the parent then compares its contributions
@@ -81,69 +86,12 @@ def _numeric(frame: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def _woodelf_ensemble(booster: Any, columns: list[str]) -> Any:
-    """A woodelf ensemble of a LightGBM booster that routes every row exactly as LightGBM does.
+def _explain(method: str, booster: Any, frame: pd.DataFrame, chunk: int | None = None) -> Any:
+    """Contributions of ``frame`` (n x features+1, the last column the bias) by ``method``.
 
-    woodelf's own loader (through treelite) refuses categorical splits and compares NaN with a
-    threshold; path-dependent TreeSHAP needs only where each node sends each row and the
-    node covers, so the nodes here take LightGBM's own decisions from ``dump_model()``.
+    ``woodelf_lightgbm`` gives its values and base as they come (the caller adds the bias
+    column after the clock stops, so its memory is not counted).
     """
-    from woodelf.core.trees.decision_trees_ensemble import DecisionTreeNode, DecisionTreesEnsemble
-
-    class Numeric(DecisionTreeNode):  # type: ignore[misc]
-        # LightGBM NumericalDecision: missing_type None: NaN -> 0; Zero: 0 (and NaN->0) is
-        # missing; NaN: NaN is missing; missing goes to the default child, else x <= threshold
-        def shall_go_left(self, row: pd.DataFrame, GPU: bool = False) -> pd.Series:
-            x = row[self.feature_name].to_numpy(dtype=np.float64)
-            if self.missing == "None":
-                return pd.Series(np.nan_to_num(x, nan=0.0) <= self.value, index=row.index)
-            if self.missing == "Zero":
-                x = np.nan_to_num(x, nan=0.0)
-                miss = (x > -1e-35) & (x < 1e-35)
-            else:
-                miss = np.isnan(x)
-            return pd.Series(np.where(miss, self.nan_go_left, x <= self.value), index=row.index)
-
-    class Categorical(DecisionTreeNode):  # type: ignore[misc]
-        # LightGBM CategoricalDecision: NaN (and negative) goes right; else left iff in the set
-        def shall_go_left(self, row: pd.DataFrame, GPU: bool = False) -> pd.Series:
-            x = row[self.feature_name].to_numpy(dtype=np.float64)
-            ok = np.isfinite(x) & (x >= 0)
-            return pd.Series(ok & np.isin(np.where(ok, x, -1).astype(np.int64), self.cats),
-                             index=row.index)
-
-    def build(node: dict[str, Any], parent: Any, counter: list[int]) -> Any:
-        if "split_index" not in node:
-            out = DecisionTreeNode(None, node["leaf_value"], None, None,
-                                   index=counter[0], cover=float(node["leaf_count"]))
-            counter[0] += 1
-        else:
-            name = columns[node["split_feature"]]
-            if node["decision_type"] == "==":
-                out = Categorical(name, 0.0, None, None, index=counter[0],
-                                  cover=float(node["internal_count"]))
-                out.cats = np.array([int(c) for c in str(node["threshold"]).split("||")])
-            else:
-                out = Numeric(name, float(node["threshold"]), None, None,
-                              nan_go_left=bool(node["default_left"]), index=counter[0],
-                              cover=float(node["internal_count"]))
-                out.missing = node["missing_type"]
-            counter[0] += 1
-            out.left = build(node["left_child"], out, counter)
-            out.right = build(node["right_child"], out, counter)
-        out.parent = parent
-        return out
-
-    trees = []
-    for info in booster.dump_model()["tree_info"]:
-        root = build(info["tree_structure"], None, [0])
-        root.depth = root.get_depth()
-        trees.append(root)
-    return DecisionTreesEnsemble(trees)
-
-
-def _explain(method: str, booster: Any, frame: pd.DataFrame) -> np.ndarray:
-    """Contributions of ``frame`` (n x features+1, the last column the bias) by ``method``."""
     if method.startswith("lightgbm_"):
         threads = int(method.rsplit("_", 1)[1])
         return np.asarray(booster.predict(frame, pred_contrib=True, num_threads=threads))
@@ -157,14 +105,9 @@ def _explain(method: str, booster: Any, frame: pd.DataFrame) -> np.ndarray:
         bias = np.ravel(explainer.expected_value)[-1]
         return np.column_stack([values, np.full(len(frame), bias)])
     if method == "woodelf_lightgbm":
-        from woodelf import WoodelfExplainer
+        from risk_model.modelling.treeshap import exact_shap
 
-        explainer = WoodelfExplainer(_woodelf_ensemble(booster, list(frame.columns)))
-        numeric = pd.DataFrame(_numeric(frame), columns=frame.columns, index=frame.index)
-        values = explainer.shap_values(numeric, verbose=False)
-        raw = booster.predict(frame, raw_score=True)
-        bias = float(np.mean(raw - values.sum(axis=1)))  # woodelf gives no bias of its own
-        return np.column_stack([values, np.full(len(frame), bias)])
+        return exact_shap(booster, frame, chunk=chunk)
     if method == "woodelf":
         from woodelf import WoodelfExplainer
 
@@ -185,7 +128,8 @@ def _explain(method: str, booster: Any, frame: pd.DataFrame) -> np.ndarray:
     raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
 
 
-def _child(cache: Path, method: str, rows: int, out: Path) -> dict[str, Any]:
+def _child(cache: Path, method: str, rows: int, out: Path,
+           chunk: int | None = None) -> dict[str, Any]:
     """One method in this (fresh) process: time, peak RSS, contributions saved to ``out``."""
     import lightgbm as lgb
 
@@ -207,18 +151,25 @@ def _child(cache: Path, method: str, rows: int, out: Path) -> dict[str, Any]:
     watcher.start()
     t = time.perf_counter()
     try:
-        contrib = _explain(method, booster, frame)
+        contrib = _explain(method, booster, frame, chunk)
     except Exception as exc:  # a library that cannot do it is a result
         return {"method": method, "rows": len(frame), "error": f"{type(exc).__name__}: {exc}"}
     finally:
         running.clear()
         watcher.join()
     seconds = time.perf_counter() - t
-    np.save(out, contrib.astype(np.float64))
     peak = max(peak[0], _rss_mb())
-    return {"method": method, "rows": len(frame), "seconds": round(seconds, 2),
-            "base_rss_mb": round(base), "peak_rss_mb": round(peak),
-            "extra_mb": round(peak - base)}
+    if not isinstance(contrib, np.ndarray):  # exact_shap's values and base
+        contrib = np.column_stack([contrib.values, np.full(len(frame), contrib.base)])
+    np.save(out, contrib.astype(np.float64))
+    result = {"method": method, "rows": len(frame), "seconds": round(seconds, 2),
+              "base_rss_mb": round(base), "peak_rss_mb": round(peak),
+              "extra_mb": round(peak - base)}
+    if method == "woodelf_lightgbm":
+        from risk_model.modelling.treeshap import DEFAULT_CHUNK
+
+        result["chunk"] = chunk or DEFAULT_CHUNK
+    return result
 
 
 def _rows(frame: pd.DataFrame, rows: int) -> pd.DataFrame:
@@ -348,17 +299,18 @@ def _agreement(frame: pd.DataFrame, reference: np.ndarray, other: np.ndarray,
             "agrees": bool(diff.max() <= TOLERANCE)}
 
 
-def _run(cache: Path, method: str, rows: int) -> dict[str, Any]:
+def _run(cache: Path, method: str, rows: int, chunk: int | None = None) -> dict[str, Any]:
     out = cache / f"{method}_{rows}.npy"
     done = subprocess.run([sys.executable, __file__, "--child", str(cache), method, str(rows),
-                           str(out)], capture_output=True, text=True)
+                           str(out), *(["--chunk", str(chunk)] if chunk else [])],
+                          capture_output=True, text=True)
     if done.returncode:
         return {"method": method, "rows": rows, "error": done.stderr.strip()[-600:]}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _measure(booster: Any, frame: pd.DataFrame, methods: list[str], rows: int,
-             million: bool) -> list[dict[str, Any]]:
+             million: bool, chunk: int | None = None) -> list[dict[str, Any]]:
     """Every method on ``rows`` rows (and 1M), each in a fresh process, checked for agreement."""
     with tempfile.TemporaryDirectory(prefix="bench-exact-shap-") as tmp:
         cache = Path(tmp)
@@ -372,7 +324,7 @@ def _measure(booster: Any, frame: pd.DataFrame, methods: list[str], rows: int,
         reference = None
         for method in methods:
             n = min(rows, SUBSAMPLE.get(method, rows))
-            result = _run(cache, method, n)
+            result = _run(cache, method, n, chunk)
             if "error" not in result:
                 contrib = np.load(cache / f"{method}_{n}.npy")
                 if reference is None and method.startswith("lightgbm_"):
@@ -388,7 +340,7 @@ def _measure(booster: Any, frame: pd.DataFrame, methods: list[str], rows: int,
             fast = [r["method"] for r in results if "error" not in r
                     and r["seconds_per_1m_extrapolated"] < 600]
             for method in fast:
-                result = _run(cache, method, 1_000_000)
+                result = _run(cache, method, 1_000_000, chunk)
                 result["measured_1m"] = True
                 results.append(result)
                 _say(result)
@@ -404,8 +356,9 @@ def _say(result: dict[str, Any]) -> None:
     agree = (f"; max |diff| vs pred_contrib {result['max_abs_diff']:.1e} (missing values "
              f"{result['max_abs_diff_missing_values']}, categories "
              f"{result['max_abs_diff_categories']})" if "max_abs_diff" in result else "")
+    chunk = f" (chunks of {result['chunk']:,})" if "chunk" in result else ""
     print(f"  {result['method']:<18} {result['rows']:>9,} rows: {result['seconds']:>7.1f} s, "
-          f"peak RSS {result['peak_rss_mb']:,} MB (+{result['extra_mb']:,} MB){agree}",
+          f"peak RSS {result['peak_rss_mb']:,} MB (+{result['extra_mb']:,} MB){chunk}{agree}",
           flush=True)
 
 
@@ -498,11 +451,13 @@ def main() -> None:
                         help="measure test AUROC and explanation cost by model size instead")
     parser.add_argument("--leaves", default="15,31")
     parser.add_argument("--max-rounds", type=int, default=400, help="with --sizes")
+    parser.add_argument("--chunk", type=int, default=None,
+                        help="woodelf_lightgbm: rows explained at a time (default: exact_shap's)")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         cache, method, rows, out = args.child
-        print(json.dumps(_child(Path(cache), method, int(rows), Path(out))))
+        print(json.dumps(_child(Path(cache), method, int(rows), Path(out), args.chunk)))
         return
     if args.sizes:
         if args.workspace is None:
@@ -533,7 +488,7 @@ def main() -> None:
           f"{frame.shape[1]} features; splits {shape['splits']} "
           f"(prepared in {time.perf_counter() - t:.0f} s; {os.cpu_count()} CPUs)", flush=True)
     methods = [m for m in args.methods.split(",") if m]
-    results = _measure(booster, frame, methods, args.rows, args.million)
+    results = _measure(booster, frame, methods, args.rows, args.million, args.chunk)
     versions = {}
     for package in ("lightgbm", "shap", "fasttreeshap-fixed", "woodelf-explainer"):
         try:
