@@ -730,12 +730,12 @@ def _promote(
 
 
 def _score_step(workspace: Workspace, report: _Report, month: str, *, model: str | None,
-                overwrite: bool) -> Summary:
+                overwrite: bool, reasons_for: str = "listed") -> Summary:
     from risk_model.scoring.run import score
 
     with report.stages(f"score {month}") as stage:
         result = score(workspace, month, model=model, overwrite=overwrite,
-                       progress=stage).to_dict()
+                       reasons_for=reasons_for, progress=stage).to_dict()
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left",
                   title=f"{month}: lists by patch ({result['model']} version "
                         f"{result['version']}, as of {result['as_of']})")
@@ -768,6 +768,9 @@ def _score(
     model: Annotated[str | None, typer.Option(
         "--model", help="NAME or NAME@alias (default: settings' scoring model @champion).")
     ] = None,
+    reasons_for: Annotated[str, typer.Option(
+        "--reasons-for", help="listed: reasons for the listed residents; everyone: exact "
+        "reasons for every resident too (warehouse table resident_reasons).")] = "listed",
     workspace: WorkspaceOption = None,
     json_output: JsonOption = False,
     overwrite: OverwriteOption = False,
@@ -785,7 +788,8 @@ def _score(
     with _reporting("score", json_output=json_output, verbose=verbose) as report:
         ws = Workspace.at(workspace)
         report.finish({"workspace": str(ws.root),
-                       **_score_step(ws, report, month, model=model, overwrite=overwrite)})
+                       **_score_step(ws, report, month, model=model, overwrite=overwrite,
+                                     reasons_for=reasons_for)})
 
 
 def _demo_as_of() -> list[_dt.date]:

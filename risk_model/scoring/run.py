@@ -67,6 +67,7 @@ SCORES_TABLE = "scores"
 LISTS_TABLE = "lists"
 LEAVERS_TABLE = "list_leavers"
 RUNS_TABLE = "scoring_runs"
+REASONS_TABLE = "resident_reasons"
 
 _TABLES = {
     SCORES_TABLE: """month VARCHAR, model VARCHAR, model_version VARCHAR, person_id VARCHAR,
@@ -80,6 +81,8 @@ _TABLES = {
         movement_note VARCHAR, reasons_officer VARCHAR[], reasons_analyst VARCHAR[]""",
     LEAVERS_TABLE: """month VARCHAR, patch VARCHAR, person_id VARCHAR,
         previous_position BIGINT, why VARCHAR, why_text VARCHAR""",
+    REASONS_TABLE: """month VARCHAR, person_id VARCHAR, reasons_officer VARCHAR[],
+        reasons_analyst VARCHAR[]""",
     RUNS_TABLE: """month VARCHAR, run_id VARCHAR, model VARCHAR, model_version VARCHAR,
         alias VARCHAR, as_of DATE, scored_at TIMESTAMP, trusted BOOLEAN, mlflow_run_id VARCHAR,
         summary VARCHAR""",
@@ -93,6 +96,10 @@ FILE_COLUMNS = ["position", "person_id", "tenancy_ref", "uprn", "risk_band", "ra
                 "movement_note"]
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+#: The roles reasons are worded for: column suffix -> catalogue role.
+_ROLES = {"officer": "housing_officer", "analyst": "analyst"}
+#: Who gets reasons: the listed only (default), or every resident scored.
+REASONS_FOR = ("listed", "everyone")
 
 
 @dataclass(frozen=True)
@@ -264,7 +271,9 @@ def _slug(name: str, taken: set[str]) -> str:
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    """Append a frame to a warehouse table by column name."""
+    """Append a frame to a warehouse table by column name (nothing for an empty frame)."""
+    if frame.empty:
+        return
     con.register("__rows", frame)
     try:
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM __rows")
@@ -273,7 +282,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> 
 
 
 def score(workspace: Workspace, month: str, *, model: str | None = None,
-          overwrite: bool = False,
+          overwrite: bool = False, reasons_for: str = "listed",
           progress: Callable[[str], None] | None = None) -> ScoreResult:
     """Score everyone as of a month's end and make each patch's prioritised list.
 
@@ -288,6 +297,12 @@ def score(workspace: Workspace, month: str, *, model: str | None = None,
         workspace's settings (``emergency_admission_12m@champion``).
     overwrite : bool, optional
         Replace the month's lists if it was scored before.
+    reasons_for : {"listed", "everyone"}, optional
+        Reasons for the listed residents only (LightGBM's exact TreeSHAP), or for every
+        resident scored (the same exact values by
+        :func:`risk_model.modelling.treeshap.exact_shap`), written to the warehouse table
+        ``resident_reasons`` for analysts and for anyone who asks why they were or were not
+        offered help.
     progress : callable, optional
         Called with a short message at each stage.
 
@@ -323,6 +338,8 @@ def score(workspace: Workspace, month: str, *, model: str | None = None,
         clock[0] = now
 
     note = progress or (lambda message: log.debug("score: %s", message))
+    if reasons_for not in REASONS_FOR:
+        raise ConfigError(f"--reasons-for must be listed or everyone, got {reasons_for!r}")
     as_of = month_end(month)
     settings = workspace.settings()
     sc = settings.scoring
@@ -415,16 +432,28 @@ def score(workspace: Workspace, month: str, *, model: str | None = None,
     listed, leavers = movement(listed, previous if previous_month else None, status, capacity)
     lap("lists")
 
-    note(f"explaining {len(listed):,} listed residents")
-    rows = people.index[people["person_id"].isin(listed["person_id"])]
-    order = pd.Series(np.arange(len(rows)), index=people.loc[rows, "person_id"].to_numpy())
-    sub = frame.loc[rows].reset_index(drop=True)
-    explanation = shap_values(py.booster, sub, schema)
-    by_role = {role: reasons(explanation, sub, schema.entries, role=role, top=sc.reasons)
-               for role in ("housing_officer", "analyst")}
-    at = order.reindex(listed["person_id"]).to_numpy()
-    listed["reasons_officer"] = [by_role["housing_officer"][i] for i in at]
-    listed["reasons_analyst"] = [by_role["analyst"][i] for i in at]
+    everyone_reasons: pd.DataFrame | None = None
+    if reasons_for == "everyone":  # exact values for all, by the fast algorithm
+        note(f"explaining all {len(frame):,} residents (exact SHAP)")
+        explanation = shap_values(py.booster, frame, schema, method="fast")
+        everyone_reasons = pd.DataFrame({"person_id": people["person_id"], **{
+            f"reasons_{short}": reasons(explanation, frame, schema.entries, role=role,
+                                        top=sc.reasons)
+            for short, role in _ROLES.items()}})
+        by_person = everyone_reasons.set_index("person_id")
+        for short in _ROLES:
+            listed[f"reasons_{short}"] = by_person.loc[listed["person_id"],
+                                                       f"reasons_{short}"].tolist()
+    else:
+        note(f"explaining {len(listed):,} listed residents")
+        rows = people.index[people["person_id"].isin(listed["person_id"])]
+        order = pd.Series(np.arange(len(rows)), index=people.loc[rows, "person_id"].to_numpy())
+        sub = frame.loc[rows].reset_index(drop=True)
+        explanation = shap_values(py.booster, sub, schema)
+        at = order.reindex(listed["person_id"]).to_numpy()
+        for short, role in _ROLES.items():
+            said = reasons(explanation, sub, schema.entries, role=role, top=sc.reasons)
+            listed[f"reasons_{short}"] = [said[i] for i in at]
     lap("reasons")
 
     note("checking drift against the training reference")
@@ -454,6 +483,7 @@ def score(workspace: Workspace, month: str, *, model: str | None = None,
         "previous_month": previous_month, "counts": counts, "patches": patches,
         "left": {"counts": left, "meaning": LEFT_WHY}, "drift": drift_brief,
         "hold_back": {"days": sc.hold_back_days, "actions": list(sc.hold_back_actions)},
+        "reasons_for": reasons_for,
         "bands": sc.bands, "suppression": {**rule.to_dict(), "description": rule.describe()},
     }
 
@@ -462,7 +492,7 @@ def score(workspace: Workspace, month: str, *, model: str | None = None,
                            target=target, summary=summary, drifted=drifted, listed=listed,
                            ranked=ranked, leavers=leavers, name=name, version=version,
                            alias=alias, as_of=as_of, stamp=stamp,
-                           profile=py.drift_reference)
+                           profile=py.drift_reference, everyone=everyone_reasons)
     lap("write")
     outputs = {"lists": str(target), "summary": str(target / "summary.json"),
                "drift": str(target / "drift.json"), "warehouse": str(workspace.warehouse)}
@@ -495,7 +525,8 @@ def _by_patch(ranked: pd.DataFrame, listed: pd.DataFrame, leavers: pd.DataFrame,
 def _write(workspace: Workspace, *, con_path: Path, month: str, target: Path,
            summary: dict[str, Any], drifted: dict[str, Any], listed: pd.DataFrame,
            ranked: pd.DataFrame, leavers: pd.DataFrame, name: str, version: str, alias: str,
-           as_of: date, stamp: datetime, profile: dict[str, Any] | None) -> str:
+           as_of: date, stamp: datetime, profile: dict[str, Any] | None,
+           everyone: pd.DataFrame | None) -> str:
     """Write every output of the month, all or nothing; return the MLflow run id."""
     from risk_model.scoring.charts import drift_figures
     from risk_model.tracking import start_run
@@ -557,6 +588,9 @@ def _write(workspace: Workspace, *, con_path: Path, month: str, target: Path,
                 LISTS_TABLE: listed.assign(**tag).drop(columns=["held_back",
                                                                 "held_back_action"]),
                 LEAVERS_TABLE: leavers.assign(month=month),
+                REASONS_TABLE: (everyone if everyone is not None else pd.DataFrame(
+                    columns=["person_id", "reasons_officer", "reasons_analyst"])
+                                ).assign(month=month),
                 RUNS_TABLE: summary_row})
             return run.run_id
 

@@ -118,6 +118,26 @@ def test_person_level_files_carry_only_pseudonymised_ids_tenancy_and_uprn(
         assert values and not any(v in text for v in values if len(v) > 4), column
 
 
+def test_reasons_for_everyone_are_the_listed_residents_reasons_for_all(
+        two_months: tuple[Workspace, dict, dict], tmp_path: Path) -> None:
+    base, _, _ = two_months
+    ws = scoring_copy(base, tmp_path / "ws")
+    listed_only = _lists(ws, NEXT)
+    result = score(ws, NEXT, overwrite=True, reasons_for="everyone")
+    everyone = _table(ws, "SELECT * FROM resident_reasons WHERE month = ?", NEXT)
+    assert len(everyone) == result.counts["scored"] == everyone["person_id"].nunique()
+    assert everyone["reasons_analyst"].map(len).gt(0).mean() > 0.9
+    again = _lists(ws, NEXT)  # exact values either way: the same lists, the same reasons
+    for column in ("person_id", "position", "reasons_officer", "reasons_analyst"):
+        assert again[column].map(list if column.startswith("reasons") else str).tolist() == \
+            listed_only[column].map(list if column.startswith("reasons") else str).tolist()
+    mine = everyone.set_index("person_id").loc[again["person_id"], "reasons_analyst"]
+    assert [list(r) for r in mine] == [list(r) for r in again["reasons_analyst"]]
+    score(ws, NEXT, overwrite=True)  # listed only: the month's reasons for all are replaced
+    assert _table(ws, "SELECT count(*) AS n FROM resident_reasons WHERE month = ?",
+                  NEXT)["n"][0] == 0
+
+
 # ---- hold-back and opt-outs ---------------------------------------------------------------
 
 
