@@ -342,7 +342,8 @@ def _top_reasons(contributions: np.ndarray, offset: int, members: dict[int, _Mem
 
 
 def attributable_risk(predict: Callable[[pd.DataFrame], np.ndarray], frame: pd.DataFrame,
-                      entries: Sequence[dict[str, Any]]) -> np.ndarray:
+                      entries: Sequence[dict[str, Any]], *,
+                      risk: np.ndarray | None = None) -> np.ndarray:
     """Return the housing-attributable risk of each row (see :data:`ATTRIBUTABLE_NOTE`).
 
     Parameters
@@ -353,26 +354,34 @@ def attributable_risk(predict: Callable[[pd.DataFrame], np.ndarray], frame: pd.D
         The model frame.
     entries : sequence of dict
         The catalogue entries (``modifiable``, ``remedied_value``, ``type``).
+    risk : numpy.ndarray, optional
+        ``predict(frame)``, when already computed (saves predicting it again).
 
     Returns
     -------
     numpy.ndarray
         ``predict(frame) - predict(remedied frame)``; where nothing is modifiable or already
-        remedied the two are equal and the difference is 0.
+        remedied the two are equal and the difference is 0 (those rows are not predicted
+        again).
     """
     remedied = frame.copy()
+    changed = np.zeros(len(frame), dtype=bool)
     for entry in entries:
         name, value = entry["name"], entry.get("remedied_value")
         if not entry.get("modifiable") or value is None or name not in remedied:
             continue
         column = remedied[name]
         known = column.notna() & (column.astype(str) != NOT_KNOWN)
-        if entry["type"] == "category":
-            remedied[name] = column.where(~known, str(value))
-        else:
-            remedied[name] = column.where(~known, float(value))
-    return np.asarray(predict(frame)) - np.asarray(predict(remedied))
-
+        fixed = str(value) if entry["type"] == "category" else float(value)
+        changed |= (known & (column != fixed)).to_numpy()
+        remedied[name] = column.where(~known, fixed)
+    before = np.asarray(predict(frame), dtype=float) if risk is None \
+        else np.asarray(risk, dtype=float)
+    out = np.zeros(len(frame))
+    if changed.any():  # a row with nothing to put right keeps its risk: only the rest are run
+        rows = np.flatnonzero(changed)
+        out[rows] = before[rows] - np.asarray(predict(remedied.iloc[rows]), dtype=float)
+    return out
 
 def priority(risk: np.ndarray, attributable: np.ndarray, rank_by: str = "risk",
              blend_weight: float = 0.5) -> np.ndarray:

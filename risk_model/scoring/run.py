@@ -401,7 +401,7 @@ def score(workspace: Workspace, month: str, *, model: str | None = None,
     attributable = attributable_risk(
         lambda f: np.clip(py.calibration(py.booster.predict(lightgbm_frame(f, schema),
                                                             raw_score=True)), 0.0, 1.0),
-        frame, schema.entries)
+        frame, schema.entries, risk=risk)
     prio = priority(risk, attributable, spec.priority.rank_by, spec.priority.blend_weight)
     lap("predict")
 
