@@ -67,10 +67,15 @@ def model_frame(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
     for name in schema.names:
         column = frame[name]
         if name in schema.categories:
-            out[name] = column.astype("object").where(column.notna(), NOT_KNOWN).astype(str)
+            if pd.api.types.is_string_dtype(column.dtype) and not column.hasnans:
+                out[name] = column  # already canonical (as read_model_frame gives it)
+            else:
+                out[name] = column.astype("object").where(column.notna(), NOT_KNOWN).astype(str)
+        elif column.dtype == np.float64:
+            out[name] = column  # already canonical
         else:
             out[name] = pd.to_numeric(column.astype("object"), errors="coerce").astype("float64")
-    return pd.DataFrame(out, index=frame.index)
+    return pd.DataFrame(out, index=frame.index, copy=False)
 
 
 def lightgbm_frame(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
@@ -125,6 +130,7 @@ def read_model_frame(con: Any, as_of: Any, schema: FeatureSchema,
     select = ", ".join(
         f'coalesce("{n}", \'{NOT_KNOWN}\') AS "{n}"' if n in schema.categories
         else f'CAST("{n}" AS DOUBLE) AS "{n}"' for n in schema.names)
+    # through Arrow: several times faster than .df() for a wide frame of a million rows
     frame = con.execute(f"SELECT person_id, {select} FROM {table} WHERE as_of = ? "
-                        "ORDER BY person_id", [as_of]).df()
+                        "ORDER BY person_id", [as_of]).to_arrow_table().to_pandas()
     return frame.pop("person_id"), model_frame(frame, schema)

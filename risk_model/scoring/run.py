@@ -226,7 +226,7 @@ def _people(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
         LEFT JOIN (SELECT DISTINCT lsoa_code, ward_name FROM lsoa_imd) i USING (lsoa_code)
         LEFT JOIN (SELECT tenancy_ref, any_value(landlord) AS landlord FROM tenancies
                    GROUP BY tenancy_ref) t USING (tenancy_ref)
-        ORDER BY s.person_id""").df()
+        ORDER BY s.person_id""").to_arrow_table().to_pandas()
 
 
 def _previous(con: duckdb.DuckDBPyConnection, month: str) -> tuple[str | None, pd.DataFrame]:
@@ -381,6 +381,12 @@ def score(workspace: Workspace, month: str, *, model: str | None = None,
         previous_month, previous = _previous(con, month)
         died_before, opted_before = _life_events(con, previous["person_id"].tolist(),
                                                  as_of)
+    # pseudonyms and codes as plain objects: membership tests against hundreds of thousands of
+    # them are hash lookups, not the per-value conversions of Arrow-backed strings
+    person_id = person_id.astype(object)
+    people = people.astype({c: object for c in ("person_id", "tenancy_ref", "lsoa_code",
+                                                "ward_code", "ward_name", "landlord")})
+    previous = previous.astype({"person_id": object, "patch": object})
     if not person_id.equals(people["person_id"]):
         raise DataError("the snapshot and its population disagree on who is in it",
                         hint="run `risk-model link` again; person_homes may be stale")
