@@ -207,17 +207,6 @@ def _finish(feature: Any, raw: Any, covered: Any) -> Any:
     return value
 
 
-def _needed(catalogue: Any, names: list[str]) -> list[Any]:
-    """The model's features and every input of its derived ones, in catalogue order."""
-    wanted, stack = set(names), list(names)
-    while stack:
-        for dep in catalogue.features[stack.pop()].inputs:
-            if dep not in wanted:
-                wanted.add(dep)
-                stack.append(dep)
-    return [f for f in catalogue.features.values() if f.name in wanted]
-
-
 def _load(con: Any, catalogue: Any, chosen: list[Any], cutoff: date) -> tuple[Any, dict[str, Any]]:
     """The population and the rows of every view the features read, as pandas frames."""
     from risk_model.features.population import POPULATION_TABLE, population_sql
@@ -374,7 +363,7 @@ def _naive(ws_root: str, month: str, model_uri: str, naive_rows: int | None) -> 
 
     from risk_model.config import Workspace
     from risk_model.features.catalogue import load_catalogue
-    from risk_model.features.snapshot import build_snapshot, cutoff_of
+    from risk_model.features.snapshot import build_snapshot, cutoff_of, needed_features
     from risk_model.modelling.explain import Explanation, attributable_risk, reasons
     from risk_model.modelling.frame import lightgbm_frame, model_frame, read_model_frame
     from risk_model.scoring.run import month_end
@@ -390,7 +379,7 @@ def _naive(ws_root: str, month: str, model_uri: str, naive_rows: int | None) -> 
         py = load_pyfunc(ws, model_uri).unwrap_python_model()
     booster, calibration, schema = py.booster, py.calibration, py.schema
     catalogue = load_catalogue()
-    chosen = _needed(catalogue, schema.names)
+    chosen = needed_features(catalogue, schema.names)
     with duckdb.connect(str(ws.warehouse), read_only=True) as con:
         with meter.stage("load_data"):
             population, views = _load(con, catalogue, chosen, cutoff)

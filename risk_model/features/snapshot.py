@@ -24,7 +24,8 @@ from risk_model.errors import ConfigError, DataError
 from risk_model.features.catalogue import NOT_KNOWN, Catalogue, Feature, Window
 from risk_model.features.population import POPULATION_TABLE, population_sql
 
-__all__ = ["DUCKDB", "Dialect", "Snapshot", "build_snapshot", "cutoff_of", "snapshot_sql"]
+__all__ = ["DUCKDB", "Dialect", "Snapshot", "build_snapshot", "cutoff_of", "needed_features",
+           "snapshot_sql"]
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,21 @@ def _q(name: str) -> str:
     return f'"{name}"'
 
 
-def _needed(catalogue: Catalogue, names: list[str] | None) -> list[Feature]:
+def needed_features(catalogue: Catalogue, names: list[str] | None) -> list[Feature]:
+    """Return the features named (or of the families named) and every input of derived ones.
+
+    Parameters
+    ----------
+    catalogue : Catalogue
+        The feature catalogue.
+    names : list of str, optional
+        Feature or family names (default all).
+
+    Returns
+    -------
+    list of Feature
+        In catalogue order.
+    """
     wanted = {f.name for f in catalogue.select(names)}
     stack = list(wanted)
     while stack:
@@ -159,7 +174,7 @@ def snapshot_sql(catalogue: Catalogue, as_of: date, *, lag_days: int = 0,
         ``person_id``, ``as_of`` and the features in catalogue order, sorted by person.
     """
     cutoff = dialect.date(cutoff_of(as_of, lag_days))
-    chosen = _needed(catalogue, features)
+    chosen = needed_features(catalogue, features)
     names = {f.name for f in chosen}
     setup = [f"CREATE OR REPLACE TEMP TABLE {POPULATION_TABLE} AS {population_sql(cutoff)}"]
     for view in catalogue.views.values():
@@ -301,7 +316,7 @@ def build_snapshot(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, as_of: 
     for sql in setup:
         _step(con, sql, sql.split(" AS ", 1)[0].removeprefix("CREATE OR REPLACE TEMP "))
     _step(con, f"CREATE OR REPLACE TEMP TABLE {table} AS {final}", "snapshot")
-    chosen = _needed(catalogue, features)
+    chosen = needed_features(catalogue, features)
     _check_categories(con, table, chosen)
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     log.debug("snapshot as of %s: %d rows, %d features", as_of, rows, len(chosen))
