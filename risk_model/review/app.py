@@ -84,10 +84,7 @@ class _SecurityHeaders:
             return
         nonce = secrets.token_urlsafe(16)
         scope.setdefault("state", {})["csp_nonce"] = nonce
-        extra = [
-            (b"content-security-policy", content_security_policy(nonce).encode()),
-            *((k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()),
-        ]
+        extra = [(k.lower().encode(), v.encode()) for k, v in _security_headers(nonce).items()]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -99,14 +96,23 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _security_headers(nonce: str) -> dict[str, str]:
+    return {"Content-Security-Policy": content_security_policy(nonce), **SECURITY_HEADERS}
+
+
 async def _error_page(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
     title, message = _ERROR_PAGES.get(status, _OTHER_ERROR)
+    # an unhandled exception is answered by Starlette's outermost middleware, outside
+    # _SecurityHeaders, so the error page carries the headers itself
+    nonce = getattr(request.state, "csp_nonce", None) or secrets.token_urlsafe(16)
+    request.state.csp_nonce = nonce
     return templates().TemplateResponse(
         request,
         "error.html",
         {"title": title, "message": message, "status_code": status},
         status_code=status,
+        headers=_security_headers(nonce),
     )
 
 

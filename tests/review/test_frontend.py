@@ -120,6 +120,23 @@ def test_the_inline_script_carries_this_responses_nonce(client: TestClient) -> N
     assert nonces[0] != nonces[1]
 
 
+def test_a_failure_gets_the_error_page_with_the_security_headers() -> None:
+    app = create_app()
+
+    @app.get("/fails")
+    async def fails() -> None:
+        raise RuntimeError("a bug")
+
+    response = TestClient(app, raise_server_exceptions=False).get("/fails")
+    assert response.status_code == 500
+    assert "Sorry, there is a problem with the service" in response.text
+    assert "a bug" not in response.text
+    assert response.headers["x-frame-options"] == "DENY"
+    nonce = re.search(r"'nonce-([^']+)'", response.headers["content-security-policy"])
+    assert nonce is not None
+    assert f'<script nonce="{nonce[1]}">' in response.text
+
+
 def test_healthz(client: TestClient) -> None:
     response = client.get("/healthz")
     assert (response.status_code, response.text) == (200, "ok")
