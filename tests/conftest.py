@@ -17,6 +17,7 @@ from risk_model.config import Workspace
 from risk_model.features.run import build_features
 from risk_model.ingest import KEY_ENV, ingest, load_key
 from risk_model.linkage.run import link
+from risk_model.modelling.run import promote, train
 from risk_model.synth import SynthConfig, SynthResult, generate
 from risk_model.synth.realism import Realism
 
@@ -84,3 +85,19 @@ def featured(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     build_features(run.ws, DATES)
     shutil.rmtree(run.ws.mlflow, ignore_errors=True)  # each test brings its own store
     return run.ws
+
+
+#: The model the scoring and review tests score with.
+MODEL = "emergency_admission_12m"
+
+
+@pytest.fixture(scope="session")
+def champion(featured: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """The featured area with the emergency-admission model trained and promoted (read only).
+
+    Promotion is forced (the audit is another room's test); the reason says so.
+    """
+    ws = copy_workspace(featured, tmp_path_factory.mktemp("champion"))
+    result = train(ws, MODEL)
+    promote(ws, MODEL, result.version, force=True, reason="scoring tests: audit not run")
+    return ws

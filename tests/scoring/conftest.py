@@ -1,4 +1,4 @@
-"""Fixtures for scoring tests: the small featured area with a champion model, once.
+"""Helpers for scoring tests (the ``champion`` fixture is shared, in ``tests/conftest.py``).
 
 Tests score months on copies (:func:`scoring_copy`), so each has its own warehouse, lists and
 MLflow store, and none sees another's months.
@@ -9,25 +9,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
-
 from risk_model.config import Workspace
-from risk_model.modelling.run import promote, train
-from tests.conftest import copy_workspace
-
-MODEL = "emergency_admission_12m"
-
-
-@pytest.fixture(scope="session")
-def champion(featured: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    """The featured area with the emergency-admission model trained and promoted (read only).
-
-    Promotion is forced (the audit is another room's test); the reason says so.
-    """
-    ws = copy_workspace(featured, tmp_path_factory.mktemp("champion"))
-    result = train(ws, MODEL)
-    promote(ws, MODEL, result.version, force=True, reason="scoring tests: audit not run")
-    return ws
+from tests.conftest import MODEL  # noqa: F401 (the scored model, for tests)
 
 
 def scoring_copy(ws: Workspace, root: Path) -> Workspace:
