@@ -13,9 +13,11 @@ holds the alias (default ``champion``) in the MLflow registry:
    spec asks for (risk, attributable or a blend), rank overall and within the patch, and a risk
    band (:mod:`~risk_model.scoring.lists`);
 4. **makes the lists**: each patch's residents in priority order up to its capacity
-   (:mod:`~risk_model.scoring.patches`), leaving out residents an officer recorded an action
-   for in the hold-back window (:func:`risk_model.review.store.recent_actions`); exact SHAP
-   reasons in plain English for everyone listed, for officers and for analysts;
+   (:mod:`~risk_model.scoring.patches`; capacities an administrator set in the review app,
+   :func:`risk_model.review.store.capacity_overrides`, override ``settings.yaml``), leaving
+   out residents an officer recorded an action for in the hold-back window
+   (:func:`risk_model.review.store.recent_actions`); exact SHAP reasons in plain English for
+   everyone listed, for officers and for analysts;
 5. **compares** with the previous month's lists (new, up, down, same; who left and why) and the
    month with the model's training reference (:func:`~risk_model.scoring.drift.drift`): the
    run says whether the lists can be trusted;
@@ -324,7 +326,7 @@ def score(workspace: Workspace, month: str, *, model: str | None = None,
     from risk_model.features.snapshot import build_snapshot
     from risk_model.modelling.explain import attributable_risk, priority, reasons, shap_values
     from risk_model.modelling.spec import spec_named
-    from risk_model.review.store import recent_actions
+    from risk_model.review.store import capacity_overrides, recent_actions
     from risk_model.scoring.drift import drift
     from risk_model.tracking import alias_version, load_pyfunc
 
@@ -413,6 +415,7 @@ def score(workspace: Workspace, month: str, *, model: str | None = None,
 
     note("making the lists")
     patch, capacity = assign_patches(people, settings.patches)
+    capacity.update({p: c for p, c in capacity_overrides(workspace).items() if p in capacity})
     since = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), UTC) \
         - timedelta(days=sc.hold_back_days)
     until = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), UTC)
