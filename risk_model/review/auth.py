@@ -66,6 +66,7 @@ __all__ = [
     "hash_password",
     "needs_rehash",
     "normalise_username",
+    "prune",
     "read_session",
     "sign_in",
     "verify_password",
@@ -455,6 +456,36 @@ def check_csrf(session_token: str | None, given: str | None) -> bool:
         return False
     return hmac.compare_digest(csrf_token(session_token).encode("ascii"),
                                given.encode("utf-8", "replace"))
+
+
+def prune(workspace: Workspace, *, now: datetime | None = None,
+          limits: RateLimits = DEFAULT_LIMITS) -> dict[str, int]:
+    """Remove ended sessions and sign-in attempts too old to count (run it daily, say).
+
+    The audit log keeps its own record of every sign-in; nothing is removed from it.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        The workspace.
+    now : datetime.datetime, optional
+        The time (default: now, UTC).
+    limits : RateLimits, optional
+        The limits whose window and lockout say how long attempts matter.
+
+    Returns
+    -------
+    dict of str to int
+        How many ``sessions`` and ``attempts`` were removed.
+    """
+    at = _now(now)
+    s, a = SESSIONS_TABLE, LOGIN_ATTEMPTS_TABLE
+    with engine(workspace).begin() as con:
+        sessions = con.execute(s.delete().where(sa.or_(
+            s.c.expires_at <= at, s.c.last_seen <= at - SESSION_IDLE))).rowcount
+        attempts = con.execute(a.delete().where(
+            a.c.at <= at - limits.window - limits.lockout)).rowcount
+    return {"sessions": int(sessions), "attempts": int(attempts)}
 
 
 # ---- sign-in ----------------------------------------------------------------------------------

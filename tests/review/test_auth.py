@@ -26,6 +26,7 @@ from risk_model.review.auth import (
     destroy_session,
     hash_password,
     needs_rehash,
+    prune,
     read_session,
     sign_in,
     verify_password,
@@ -267,3 +268,18 @@ def test_too_many_failures_from_one_address_pause_it_for_every_username(
     sign_in(sqlite_ws, "alice", PASSWORD, ip="192.0.2.2", now=T0, limits=limits)
     sign_in(sqlite_ws, "alice", PASSWORD, ip="192.0.2.1", now=T0 + timedelta(minutes=15),
             limits=limits)
+
+
+def test_prune_removes_ended_sessions_and_old_attempts_only(sqlite_ws: Workspace) -> None:
+    _user(sqlite_ws)
+    old = create_session(sqlite_ws, "alice", now=T0)
+    with pytest.raises(SignInFailed):
+        sign_in(sqlite_ws, "alice", "not the password", now=T0)
+    later = T0 + timedelta(hours=1)
+    live = create_session(sqlite_ws, "alice", now=later)
+    with pytest.raises(SignInFailed):
+        sign_in(sqlite_ws, "alice", "not the password", now=later)
+    assert prune(sqlite_ws, now=later) == {"sessions": 1, "attempts": 1}
+    assert read_session(sqlite_ws, live, now=later) is not None
+    assert read_session(sqlite_ws, old, now=T0) is None
+    assert len(audit_events(sqlite_ws)) == 2  # the audit log keeps both failures

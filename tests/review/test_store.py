@@ -211,3 +211,24 @@ def test_audit_log_is_append_only(review_ws: Workspace) -> None:
                 engine(review_ws).begin() as con:
             con.execute(sa.text(statement))
     assert [e.username for e in audit_events(review_ws)] == ["alice"]
+
+
+def test_an_event_logged_in_a_transaction_goes_or_stays_with_it(review_ws: Workspace) -> None:
+    with pytest.raises(RuntimeError), engine(review_ws).begin() as con:
+        log_event(con, "export", username="alice", detail={"rows": 3})
+        raise RuntimeError("the export failed")
+    assert audit_events(review_ws) == []
+    with engine(review_ws).begin() as con:
+        log_event(con, "export", username="alice", detail={"rows": 3})
+    assert [e.detail for e in audit_events(review_ws)] == [{"rows": 3}]
+
+
+def test_a_database_url_that_cannot_be_used_is_named_without_its_password(
+        sqlite_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(store.DATABASE_URL_ENV,
+                       "postgresql+psycopg://someone:s3cret@127.0.0.1:1/nowhere")
+    with pytest.raises(ConfigError) as caught:
+        resident_state(sqlite_ws, "p1", MONTH)
+    assert "postgresql+psycopg://someone:***@127.0.0.1:1/nowhere" in caught.value.message
+    assert "s3cret" not in str(caught.value)
+    assert "DATABASE_URL" in str(caught.value)
