@@ -32,6 +32,7 @@ import datetime as _dt
 import json
 import logging
 import os
+import sys
 import time
 import typing
 from collections.abc import Callable, Iterator, Mapping
@@ -790,6 +791,150 @@ def _score(
         report.finish({"workspace": str(ws.root),
                        **_score_step(ws, report, month, model=model, overwrite=overwrite,
                                      reasons_for=reasons_for)})
+
+
+# --------------------------------------------------------------------------------------------
+# risk-model review: the review app and its administration
+# --------------------------------------------------------------------------------------------
+
+review_app = typer.Typer(
+    name="review", no_args_is_help=True, pretty_exceptions_show_locals=False,
+    help="The review app where housing officers work their lists, and its users.")
+app.add_typer(review_app)
+
+#: Where ``add-user`` and ``set-password`` read a password from when no file is given.
+PASSWORD_ENV = "RISK_MODEL_REVIEW_PASSWORD"
+
+
+def _password(password_file: Path | None) -> str:
+    """A new password: from a file, ``$RISK_MODEL_REVIEW_PASSWORD`` or a hidden prompt."""
+    if password_file is not None:
+        try:
+            return password_file.read_text(encoding="utf-8").strip("\n")
+        except OSError as exc:
+            raise ConfigError(f"cannot read the password file {password_file}: {exc.strerror}",
+                              hint="pass a readable file with --password-file") from None
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    if not sys.stdin.isatty():
+        raise ConfigError("no password given",
+                          hint=f"pass --password-file PATH or set ${PASSWORD_ENV}")
+    return str(typer.prompt("Password (12 characters or more)", hide_input=True,
+                            confirmation_prompt=True, err=True))
+
+
+@review_app.command("serve")
+def _review_serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default; put "
+                                           "a TLS proxy in front for anything else).")
+                    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workspace: WorkspaceOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Serve the review app (FastAPI, server-rendered pages) until interrupted."""
+    import uvicorn
+
+    with _reporting("review serve", json_output=False, verbose=verbose) as report:
+        ws = Workspace.at(workspace)
+        os.environ[WORKSPACE_ENV] = str(ws.root)  # the app's factory opens this workspace
+        report.show(f"Review app for {escape(str(ws.root))} on http://{host}:{port}/ "
+                    "(Ctrl-C to stop)")
+        uvicorn.run("risk_model.review.app:create_app", factory=True, host=host, port=port,
+                    log_level="info" if verbose else "warning", proxy_headers=True)
+
+
+@review_app.command("add-user")
+def _review_add_user(
+    username: Annotated[str, typer.Argument(help="Their sign-in name (lower case).")],
+    role: Annotated[str, typer.Option(
+        help="housing_officer, analyst or administrator.")],
+    name: Annotated[str, typer.Option("--name", help="Their name as shown in the app.")],
+    password_file: Annotated[Path | None, typer.Option(
+        help=f"A file holding their first password (else ${PASSWORD_ENV}, else a prompt).")
+    ] = None,
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Add a user of the review app (officers then need patches: set-patch)."""
+    from risk_model.review.admin import add_user
+
+    with _reporting("review add-user", json_output=json_output, verbose=verbose) as report:
+        ws = Workspace.at(workspace)
+        user = add_user(ws, username, role, display_name=name,
+                        password=_password(password_file))
+        report.show(f"Added {escape(user.username)} ({user.role}).")
+        report.finish({"workspace": str(ws.root), "user": user.username, "role": user.role})
+
+
+@review_app.command("set-patch")
+def _review_set_patch(
+    username: Annotated[str, typer.Argument(help="The housing officer.")],
+    patches: Annotated[list[str], typer.Argument(help="The patches they work (replacing any "
+                                                      "they had), as the lists name them.")],
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Set the patches a housing officer works."""
+    from risk_model.review.admin import set_patches
+
+    with _reporting("review set-patch", json_output=json_output, verbose=verbose) as report:
+        ws = Workspace.at(workspace)
+        given = set_patches(ws, username, patches)
+        report.show(f"{escape(username)} works: {escape(', '.join(given))}.")
+        report.finish({"workspace": str(ws.root), "user": username, "patches": list(given)})
+
+
+@review_app.command("set-capacity")
+def _review_set_capacity(
+    patch: Annotated[str, typer.Argument(help="The patch, as the lists name it.")],
+    capacity: Annotated[int | None, typer.Argument(
+        help="Residents its list holds a month; leave out with --clear.")] = None,
+    clear: Annotated[bool, typer.Option(
+        "--clear", help="Go back to the capacity in settings.yaml.")] = False,
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Set a patch's monthly capacity (the next scoring run uses it, over settings.yaml)."""
+    from risk_model.review.admin import set_capacity
+
+    with _reporting("review set-capacity", json_output=json_output, verbose=verbose) as report:
+        if (capacity is None) == (not clear):
+            raise ConfigError("give a capacity, or --clear to remove the patch's override",
+                              hint="e.g. risk-model review set-capacity 'North team' 40")
+        ws = Workspace.at(workspace)
+        set_capacity(ws, patch, None if clear else capacity)
+        report.show(f"{escape(patch)}: capacity "
+                    + ("from settings.yaml" if clear else str(capacity)) + " from the next run.")
+        report.finish({"workspace": str(ws.root), "patch": patch,
+                       "capacity": None if clear else capacity})
+
+
+@review_app.command("users")
+def _review_users(
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """List the review app's users, their roles, state and patches."""
+    from risk_model.review.admin import list_users
+
+    with _reporting("review users", json_output=json_output, verbose=verbose) as report:
+        ws = Workspace.at(workspace)
+        users = list_users(ws)
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        for column in ("user", "name", "role", "active", "patches"):
+            table.add_column(column)
+        for u in users:
+            table.add_row(escape(u.username), escape(u.display_name), u.role,
+                          "yes" if u.active else "no", escape(", ".join(u.patches)))
+        report.show(table)
+        report.finish({"workspace": str(ws.root), "users": [
+            {"user": u.username, "name": u.display_name, "role": u.role, "active": u.active,
+             "patches": list(u.patches)} for u in users]})
 
 
 def _demo_as_of() -> list[_dt.date]:
