@@ -1,36 +1,103 @@
 """The review app as an ASGI application: :func:`create_app`.
 
-For now it serves a start page, ``/healthz`` and GOV.UK Frontend's files; the sign-in, list,
-resident and analyst pages join it later. Every response carries the security headers of
-:data:`SECURITY_HEADERS` and a Content-Security-Policy that allows only this app's own origin,
-plus a fresh nonce per response for GOV.UK Frontend's one inline script (the line that marks the
-page as having JavaScript). Errors are answered with the GOV.UK-styled ``error.html``.
+Pages (server-rendered with GOV.UK Frontend, no JavaScript needed):
 
-Serve it with ``uvicorn --factory risk_model.review.app:create_app``.
+- ``/sign-in`` (GET, POST) and ``/sign-out`` (POST);
+- ``/my-list``: a housing officer's patches' list for the latest published month, in priority
+  order, with filters (risk band, kind of reason, new this month) and how many are left to act
+  on; ``/my-list.csv`` exports it;
+- ``/residents/{person_id}``: one resident (an officer sees only residents on their patches'
+  lists, anyone else is "not found"), with reasons worded for the role, and
+  ``/residents/{person_id}/actions`` (POST) to record what the officer did;
+- ``/analyst``: list sizes, actions and outcomes by patch and month, small numbers suppressed;
+- ``/admin/audit-log``: the audit log, read-only, for administrators.
+
+The lists come from the review database (:mod:`risk_model.review.lists`, filled by
+:func:`~risk_model.review.lists.publish_month`), never from the warehouse. Sessions are
+server-side (:mod:`risk_model.review.auth`); the cookie is HttpOnly, SameSite=Lax and Secure when
+the request came over HTTPS. Every POST carries a CSRF token (the sign-in form's is bound to a
+pre-session cookie) and is refused with 403 without a valid one. Every sign-in, list and
+resident viewed, action and export is in the audit log.
+
+Every response carries the security headers of :data:`SECURITY_HEADERS` and a
+Content-Security-Policy that allows only this app's own origin, plus a fresh nonce per response
+for GOV.UK Frontend's one inline script. Errors are answered with the GOV.UK-styled
+``error.html``.
+
+Serve it with ``uvicorn --factory risk_model.review.app:create_app`` (the workspace of
+``RISK_MODEL_WORKSPACE``, or ``./workspace``).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from risk_model.config import ACTIONS, Workspace
+from risk_model.disclosure import rule_for, suppress_count
+from risk_model.modelling.explain import ATTRIBUTABLE_NOTE
+from risk_model.review import lists
+from risk_model.review.auth import (
+    Session,
+    SignInFailed,
+    TooManyAttempts,
+    check_csrf,
+    csrf_token,
+    destroy_session,
+    read_session,
+    sign_in,
+)
+from risk_model.review.store import (
+    EVENTS,
+    NOTE_LIMIT,
+    ResidentState,
+    StaleUpdate,
+    actions_for,
+    audit_events,
+    log_event,
+    record_action,
+    resident_state,
+)
 from risk_model.review.web import mount_static, templates
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from starlette.responses import Response
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["SECURITY_HEADERS", "content_security_policy", "create_app"]
+__all__ = [
+    "PRE_SESSION_COOKIE",
+    "SECURITY_HEADERS",
+    "SESSION_COOKIE",
+    "STALE_MESSAGE",
+    "content_security_policy",
+    "create_app",
+]
 
 SECURITY_HEADERS: dict[str, str] = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+#: The session's cookie (its token; the database keeps only a hash).
+SESSION_COOKIE = "review_session"
+#: A random value set before sign-in, which the sign-in form's CSRF token is bound to.
+PRE_SESSION_COOKIE = "review_pre_session"
+#: What an officer is told when someone else recorded an action on the resident first.
+STALE_MESSAGE = "Someone else recorded an action first"
+_HOME = {"housing_officer": "/my-list", "analyst": "/analyst",
+         "administrator": "/admin/audit-log"}
+_BANDS = ("very high", "high", "raised", "low")
+_REASON_LABELS = {"housing": "Housing", "health": "Health", "other": "Other"}
+_AUDIT_LIMIT = 500
+_Text = Annotated[str | None, Form()]
 
 _ERROR_PAGES: dict[int, tuple[str, str]] = {
     403: ("You cannot see this page", "Your account does not give you access to this page."),
@@ -116,27 +183,312 @@ async def _error_page(request: Request, exc: Exception) -> Response:
     )
 
 
-def create_app() -> FastAPI:
+class _SignInNeeded(Exception):
+    """Raised by a page that needs a signed-in user: answered by a redirect to sign-in."""
+
+
+async def _to_sign_in(request: Request, exc: Exception) -> Response:
+    return RedirectResponse("/sign-in", status_code=303)
+
+
+def _ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _set_cookie(request: Request, response: Response, name: str, value: str) -> None:
+    response.set_cookie(name, value, httponly=True, samesite="lax", path="/",
+                        secure=request.url.scheme == "https")
+
+
+def _page(request: Request, name: str, context: dict[str, Any], *,
+          user: Session | None = None, status: int = 200) -> Response:
+    response = templates().TemplateResponse(
+        request, name, {"user": user, "csrf": user.csrf_token if user else None, **context},
+        status_code=status)
+    if user is not None:  # residents' data: never kept by the browser or a proxy
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _percent_points(value: float | None) -> str | None:
+    if value is None:
+        return None
+    return f"{value * 100:.0f} percentage points"
+
+
+def _csv_cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    # a cell a spreadsheet would run as a formula is written as text
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def create_app(workspace: Workspace | None = None) -> FastAPI:
     """The review app.
+
+    Parameters
+    ----------
+    workspace : Workspace, optional
+        The workspace whose review database the app serves; default
+        :meth:`risk_model.config.Workspace.at` (``RISK_MODEL_WORKSPACE`` or ``./workspace``),
+        opened at the first request that needs it.
 
     Returns
     -------
     fastapi.FastAPI
-        Serves ``/`` (the start page), ``/healthz`` and the static files; no API docs.
+        Serves the pages of the module docstring, ``/`` (the start page), ``/healthz`` and the
+        static files; no API docs.
     """
     app = FastAPI(title="Housing and health review", docs_url=None, redoc_url=None,
                   openapi_url=None)
     mount_static(app)
+    app.add_exception_handler(_SignInNeeded, _to_sign_in)
     app.add_exception_handler(StarletteHTTPException, _error_page)
     app.add_exception_handler(Exception, _error_page)
     app.add_middleware(_SecurityHeaders)
+    opened: list[Workspace] = [workspace] if workspace is not None else []
+
+    def ws() -> Workspace:
+        if not opened:
+            opened.append(Workspace.at())
+        return opened[0]
+
+    def current_user(request: Request) -> Session | None:
+        return read_session(ws(), request.cookies.get(SESSION_COOKIE))
+
+    def needs(*roles: str) -> Callable[[Request], Session]:
+        def dependency(request: Request) -> Session:
+            user = current_user(request)
+            if user is None:
+                raise _SignInNeeded
+            if user.role not in roles:
+                raise StarletteHTTPException(403)
+            return user
+        return dependency
+
+    def check_form(request: Request, given: str | None) -> None:
+        if not check_csrf(request.cookies.get(SESSION_COOKIE), given):
+            raise StarletteHTTPException(403)
+
+    officer = Depends(needs("housing_officer"))
+    reader = Depends(needs("housing_officer", "analyst"))
+    analyst = Depends(needs("analyst"))
+    administrator = Depends(needs("administrator"))
 
     @app.get("/", response_class=HTMLResponse)
-    async def start(request: Request) -> Response:
+    def start(request: Request) -> Response:
         return templates().TemplateResponse(request, "start.html", {})
 
     @app.get("/healthz", response_class=PlainTextResponse)
-    async def healthz() -> str:
+    def healthz() -> str:
         return "ok"
+
+    # ---- signing in and out -------------------------------------------------------------
+
+    def sign_in_page(request: Request, *, errors: dict[str, str] | None = None,
+                     username: str = "", status: int = 200, signed_out: bool = False
+                     ) -> Response:
+        pre = request.cookies.get(PRE_SESSION_COOKIE) or secrets.token_urlsafe(32)
+        response = _page(request, "sign_in.html",
+                         {"title": "Sign in", "errors": errors or {}, "username": username,
+                          "form_token": csrf_token(pre), "signed_out": signed_out},
+                         status=status)
+        _set_cookie(request, response, PRE_SESSION_COOKIE, pre)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.get("/sign-in", response_class=HTMLResponse)
+    def sign_in_form(request: Request, signed_out: bool = False) -> Response:
+        user = current_user(request)
+        if user is not None:
+            return RedirectResponse(_HOME.get(user.role, "/"), status_code=303)
+        return sign_in_page(request, signed_out=signed_out)
+
+    @app.post("/sign-in", response_class=HTMLResponse)
+    def sign_in_post(request: Request, username: _Text = None, password: _Text = None,
+                     csrf_token: _Text = None) -> Response:
+        if not check_csrf(request.cookies.get(PRE_SESSION_COOKIE), csrf_token):
+            raise StarletteHTTPException(403)
+        name, secret = (username or "").strip(), password or ""
+        errors = {}
+        if not name:
+            errors["username"] = "Enter your username"
+        if not secret:
+            errors["password"] = "Enter your password"
+        if errors:
+            return sign_in_page(request, errors=errors, username=name, status=400)
+        try:
+            token = sign_in(ws(), name, secret, ip=_ip(request))
+        except TooManyAttempts as exc:
+            message = (f"Too many failed attempts to sign in. Try again after "
+                       f"{exc.until:%H:%M} UTC, or ask an administrator to check your "
+                       "account.")
+            return sign_in_page(request, errors={"username": message}, username=name,
+                                status=429)
+        except SignInFailed:
+            return sign_in_page(request, username=name, status=400, errors={
+                "username": "The username or password is not right. Check them and try "
+                            "again."})
+        response = RedirectResponse("/my-list", status_code=303)
+        _set_cookie(request, response, SESSION_COOKIE, token)
+        response.delete_cookie(PRE_SESSION_COOKIE, path="/")
+        return response
+
+    @app.post("/sign-out")
+    def sign_out(request: Request, csrf_token: _Text = None) -> Response:
+        check_form(request, csrf_token)
+        destroy_session(ws(), request.cookies.get(SESSION_COOKIE), ip=_ip(request))
+        response = RedirectResponse("/sign-in?signed_out=true", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    # ---- the officer's list -------------------------------------------------------------
+
+    def _filters(band: str | None, reason: str | None, new: str | None
+                 ) -> tuple[str | None, str | None, bool]:
+        return (band if band in _BANDS else None,
+                reason if reason in lists.REASON_KINDS else None, new == "yes")
+
+    @app.get("/my-list", response_class=HTMLResponse)
+    def my_list(request: Request, band: str | None = None, reason: str | None = None,
+                new: str | None = None) -> Response:
+        user = current_user(request)
+        if user is None:
+            raise _SignInNeeded
+        if user.role != "housing_officer":
+            return RedirectResponse(_HOME.get(user.role, "/"), status_code=303)
+        band, reason, new_only = _filters(band, reason, new)
+        month = lists.latest_month(ws())
+        everyone = lists.list_entries(ws(), month, patches=user.patches) if month else []
+        done = lists.actioned(ws(), month, [e.person_id for e in everyone]) if month else set()
+        shown = [e for e in everyone
+                 if (band is None or e.risk_band == band)
+                 and (reason is None or reason in e.reason_kinds)
+                 and (not new_only or e.movement == "new")]
+        log_event(ws(), "view_list", username=user.username, ip=_ip(request),
+                  detail={"month": month, "band": band, "reason": reason, "new": new_only,
+                          "shown": len(shown)})
+        return _page(request, "my_list.html", {
+            "title": "Your list", "month": month, "entries": shown, "done": done,
+            "total": len(everyone), "left": sum(e.person_id not in done for e in everyone),
+            "band": band, "reason": reason, "new_only": new_only, "bands": _BANDS,
+            "reason_labels": _REASON_LABELS}, user=user)
+
+    @app.get("/my-list.csv")
+    def my_list_csv(request: Request, user: Session = officer) -> Response:
+        month = lists.latest_month(ws())
+        entries = lists.list_entries(ws(), month, patches=user.patches) if month else []
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["month", "patch", "position", "person_id", "tenancy_ref", "uprn",
+                         "address", "risk_band", "rank_in_patch", "movement", "reasons"])
+        for e in entries:
+            writer.writerow([_csv_cell(v) for v in (
+                e.month, e.patch, e.position, e.person_id, e.tenancy_ref, e.uprn, e.address,
+                e.risk_band, e.rank_in_patch, e.movement, "; ".join(e.reasons_officer))])
+        log_event(ws(), "export", username=user.username, ip=_ip(request),
+                  detail={"month": month, "rows": len(entries), "what": "my-list.csv"})
+        return PlainTextResponse(out.getvalue(), media_type="text/csv; charset=utf-8",
+                                 headers={"Content-Disposition":
+                                          f'attachment; filename="list-{month or "none"}.csv"',
+                                          "Cache-Control": "no-store"})
+
+    # ---- a resident ---------------------------------------------------------------------
+
+    def find(user: Session, person_id: str) -> lists.ListEntry:
+        if user.role == "housing_officer":
+            month = lists.latest_month(ws())
+            found = lists.entry_for(ws(), person_id, month=month, patches=user.patches) \
+                if month else None
+        else:
+            found = lists.entry_for(ws(), person_id)
+        if found is None:  # not on a list this user may see: as if there were no such page
+            raise StarletteHTTPException(404)
+        return found
+
+    def resident_page(request: Request, user: Session, entry: lists.ListEntry, *,
+                      state: ResidentState | None = None, errors: dict[str, str] | None = None,
+                      form: dict[str, str] | None = None, stale: bool = False,
+                      recorded: bool = False, status: int = 200) -> Response:
+        state = state or resident_state(ws(), entry.person_id, entry.month)
+        return _page(request, "resident.html", {
+            "title": f"Resident {entry.position} on the {entry.patch} list",
+            "entry": entry, "reasons": entry.reasons_for(user.role),
+            "attributable": _percent_points(entry.attributable_risk),
+            "attributable_note": ATTRIBUTABLE_NOTE[:1].upper() + ATTRIBUTABLE_NOTE[1:],
+            "history": lists.history_for(ws(), entry.person_id),
+            "actions": actions_for(ws(), entry.person_id), "state": state,
+            "action_labels": ACTIONS, "errors": errors or {}, "form": form or {},
+            "stale": stale, "stale_message": STALE_MESSAGE, "recorded": recorded,
+            "note_limit": NOTE_LIMIT, "can_record": user.role == "housing_officer"},
+            user=user, status=status)
+
+    @app.get("/residents/{person_id}", response_class=HTMLResponse)
+    def resident(request: Request, person_id: str, recorded: bool = False,
+                 user: Session = reader) -> Response:
+        entry = find(user, person_id)
+        log_event(ws(), "view_resident", username=user.username, person_id=entry.person_id,
+                  ip=_ip(request), detail={"month": entry.month, "patch": entry.patch})
+        return resident_page(request, user, entry, recorded=recorded)
+
+    @app.post("/residents/{person_id}/actions", response_class=HTMLResponse)
+    def record(request: Request, person_id: str, action: _Text = None, service: _Text = None,
+               note: _Text = None, version: _Text = None, csrf_token: _Text = None,
+               user: Session = officer) -> Response:
+        check_form(request, csrf_token)
+        entry = find(user, person_id)
+        service = (service or "").strip() or None
+        note = (note or "").strip() or None
+        form = {"action": action or "", "service": service or "", "note": note or ""}
+        errors = {}
+        if action not in ACTIONS:
+            errors["action"] = "Select what you did"
+        elif action == "referred" and not service:
+            errors["service"] = "Enter the service you referred them to"
+        if service and len(service) > 200:
+            errors["service"] = "The service's name must be 200 characters or fewer"
+        if note and len(note) > NOTE_LIMIT:
+            errors["note"] = f"The note must be {NOTE_LIMIT} characters or fewer"
+        try:
+            expected = int(version or "")
+        except ValueError:
+            expected = -1
+        if expected < 0:
+            errors["action"] = "The page was out of date. Look at it again and record your " \
+                               "action."
+        if errors:
+            return resident_page(request, user, entry, errors=errors, form=form, status=400)
+        try:
+            record_action(ws(), person_id=entry.person_id, month=entry.month,
+                          patch=entry.patch, action=str(action), officer=user.username,
+                          note=note, service=service if action == "referred" else None,
+                          expected_version=expected, ip=_ip(request))
+        except StaleUpdate as exc:
+            return resident_page(request, user, entry, state=exc.current, form=form,
+                                 stale=True, status=409)
+        return RedirectResponse(f"/residents/{entry.person_id}?recorded=true",
+                                status_code=303)
+
+    # ---- analysts and administrators ----------------------------------------------------
+
+    @app.get("/analyst", response_class=HTMLResponse)
+    def analyst_page(request: Request, user: Session = analyst) -> Response:
+        rule = rule_for(ws())
+        rows = [{"month": r["month"], "patch": r["patch"],
+                 "listed": suppress_count(r["listed"], rule),
+                 "actioned": suppress_count(r["actioned"], rule),
+                 "actions": {k: suppress_count(r["actions"].get(k, 0), rule) for k in ACTIONS}}
+                for r in lists.list_sizes(ws())]
+        return _page(request, "analyst.html", {
+            "title": "Lists and actions", "rows": rows, "action_labels": ACTIONS,
+            "rule": rule}, user=user)
+
+    @app.get("/admin/audit-log", response_class=HTMLResponse)
+    def audit_log(request: Request, event: str | None = None,
+                  user: Session = administrator) -> Response:
+        chosen = event if event in EVENTS else None
+        events = audit_events(ws(), events=[chosen] if chosen else None, limit=_AUDIT_LIMIT)
+        return _page(request, "audit_log.html", {
+            "title": "Audit log", "events": events, "event": chosen, "all_events": EVENTS,
+            "limit": _AUDIT_LIMIT}, user=user)
 
     return app
