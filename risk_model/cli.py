@@ -844,6 +844,23 @@ def _review_serve(
                     log_level="info" if verbose else "warning", proxy_headers=True)
 
 
+@review_app.command("publish")
+def _review_publish(
+    month: Annotated[str, typer.Option("--month", help="The scored month, YYYY-MM.")],
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Put a scored month's lists in the review app (score does it; this is to redo it)."""
+    from risk_model.review.lists import publish_month
+
+    with _reporting("review publish", json_output=json_output, verbose=verbose) as report:
+        ws = Workspace.at(workspace)
+        entries = publish_month(ws, month)
+        report.show(f"{month}: {entries:,} list entries in the review app.")
+        report.finish({"workspace": str(ws.root), "month": month, "entries": entries})
+
+
 @review_app.command("add-user")
 def _review_add_user(
     username: Annotated[str, typer.Argument(help="Their sign-in name (lower case).")],

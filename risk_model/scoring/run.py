@@ -27,7 +27,9 @@ holds the alias (default ``champion``) in the MLflow registry:
    officer's reasons; no other identifier), the month's ``summary.json`` and ``drift.json``;
    and an MLflow run (experiment ``scoring``) with the model version, counts, drift figures
    and charts. A month already scored is refused unless ``overwrite``; the warehouse and the
-   folder change together in one transaction, so a failure leaves the previous state.
+   folder change together in one transaction, so a failure leaves the previous state;
+7. **publishes** the lists to the review app's database
+   (:func:`risk_model.review.lists.publish_month`), which officers' pages read.
 
 Counts in the summary that say something about people's lives (who died, moved, opted out, was
 helped) follow the workspace's small-number rule; list sizes are set by capacity and are shown.
@@ -504,11 +506,33 @@ def score(workspace: Workspace, month: str, *, model: str | None = None,
                            profile=py.drift_reference, everyone=everyone_reasons)
     lap("write")
     outputs = {"lists": str(target), "summary": str(target / "summary.json"),
-               "drift": str(target / "drift.json"), "warehouse": str(workspace.warehouse)}
+               "drift": str(target / "drift.json"), "warehouse": str(workspace.warehouse),
+               "review": _publish(workspace, month)}
+    lap("publish")
     return ScoreResult(month=month, model=name, version=version, alias=alias, as_of=as_of,
                        counts=counts, patches=patches, left=left, drift=drift_brief,
                        outputs=outputs, mlflow_run_id=mlflow_run_id,
                        seconds=round(time.perf_counter() - t0, 2), timings=timings)
+
+
+def _publish(workspace: Workspace, month: str) -> str:
+    """Put the month's lists in the review app's database; say what happened.
+
+    The warehouse and the files are the record: a review database that cannot be reached
+    (say PostgreSQL is down) does not undo the month, and ``risk-model review publish --month``
+    puts the lists there later.
+    """
+    from risk_model.review.lists import publish_month
+
+    try:
+        entries = publish_month(workspace, month)
+    except Exception as exc:  # any failure here leaves the month itself intact
+        log.warning("score: the lists of %s are not in the review app yet (%s: %s); run "
+                    "`risk-model review publish --month %s`", month, type(exc).__name__, exc,
+                    month)
+        return f"not published ({type(exc).__name__}); run risk-model review publish " \
+               f"--month {month}"
+    return f"{entries} list entries published to the review app"
 
 
 def _by_patch(ranked: pd.DataFrame, listed: pd.DataFrame, leavers: pd.DataFrame,

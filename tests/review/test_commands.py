@@ -65,3 +65,9 @@ def test_bad_requests_say_what_is_wrong(tmp_path: Path, args: list[str], message
     code, out, _ = _run("review", *args, "--workspace", str(tmp_path / "ws"),
                         env={PASSWORD_ENV: "a long enough passphrase"})
     assert code == 1 and message in out["error"]["message"]
+
+
+def test_publishing_a_month_that_was_never_scored_says_to_score_it(tmp_path: Path) -> None:
+    code, out, _ = _run("review", "publish", "--month", "2025-03",
+                        "--workspace", str(tmp_path / "ws"))
+    assert code == 1 and "no warehouse" in out["error"]["message"]

@@ -374,6 +374,39 @@ def test_a_first_month_that_fails_leaves_nothing_behind(
     assert _table(ws, "SELECT count(*) AS n FROM scoring_runs")["n"][0] == 0
 
 
+def test_the_lists_reach_the_review_app_and_a_failed_publish_does_not_undo_the_month(
+        champion: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from risk_model.review import lists as review_lists
+
+    ws = _ws(champion, tmp_path)
+    result = score(ws, MONTH)
+    assert result.outputs["review"] == f"{result.counts['listed']} list entries published to " \
+        "the review app"
+    assert len(review_lists.list_entries(ws, MONTH)) == result.counts["listed"]
+
+    def broken(*args: object) -> int:
+        raise OSError("review database went away (injected)")
+
+    monkeypatch.setattr(review_lists, "publish_month", broken)
+    again = score(ws, MONTH, overwrite=True)
+    assert again.outputs["review"].startswith("not published (OSError)")
+    assert "risk-model review publish --month 2025-02" in again.outputs["review"]
+    assert len(_lists(ws, MONTH)) == again.counts["listed"]  # the month itself is in place
+
+
+def test_an_unreachable_review_database_stops_the_run_before_anything_changes(
+        two_months: tuple[Workspace, dict, dict], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    base, _, _ = two_months
+    ws = scoring_copy(base, tmp_path / "ws")
+    before = _state(ws, NEXT)
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    with pytest.raises(ConfigError, match="cannot open the review database") as info:
+        score(ws, NEXT, overwrite=True)  # hold-backs cannot be read: no list without them
+    assert "127.0.0.1:1" in str(info.value)
+    assert _state(ws, NEXT) == before
+
+
 # ---- bad requests and the command line -----------------------------------------------------
 
 
