@@ -32,6 +32,7 @@ import json
 import logging
 import re
 import threading
+import weakref
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -103,7 +104,7 @@ HISTORY_TABLE = sa.Table(
 )
 
 _TABLES = [ENTRIES_TABLE, HISTORY_TABLE]
-_READY: set[int] = set()
+_READY: weakref.WeakSet[Engine] = weakref.WeakSet()
 _READY_LOCK = threading.Lock()
 
 
@@ -145,9 +146,9 @@ def _engine(workspace: Workspace) -> Engine:
     """The review database's engine, with this module's tables created on it."""
     eng = store.engine(workspace)
     with _READY_LOCK:
-        if id(eng) not in _READY:
+        if eng not in _READY:
             store.METADATA.create_all(eng, tables=_TABLES)
-            _READY.add(id(eng))
+            _READY.add(eng)
     return eng
 
 

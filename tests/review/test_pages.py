@@ -25,11 +25,13 @@ from risk_model.modelling.explain import ATTRIBUTABLE_NOTE
 from risk_model.review import lists
 from risk_model.review.admin import add_user, set_patches
 from risk_model.review.app import PRE_SESSION_COOKIE, SESSION_COOKIE, STALE_MESSAGE, create_app
-from risk_model.review.store import DATABASE_URL_ENV, audit_events, dispose_engines, engine
+from risk_model.review.store import audit_events, engine
 from risk_model.scoring.run import score
+from tests.review.backends import review_ws
 from tests.scoring.conftest import scoring_copy
 
 pytestmark = pytest.mark.slow
+__all__ = ["review_ws"]
 
 MONTHS = ("2025-02", "2025-03")
 PASSWORD = "a long passphrase for tests"
@@ -55,18 +57,19 @@ def scored(champion: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Wor
 
 def review_copy(scored: Workspace, root: Path) -> Workspace:
     """A workspace with the scored warehouse and settings and an empty review database."""
-    root.mkdir(parents=True)
+    root.mkdir(parents=True, exist_ok=True)
     for part in ("warehouse.duckdb", "settings.yaml"):
         shutil.copy2(scored.root / part, root / part)
     return Workspace.at(root)
 
 
 @pytest.fixture
-def ws(scored: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-       ) -> Iterator[Workspace]:
-    """Published months and users: north and north2 (North team), south, ana, adam."""
-    monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
-    ws = review_copy(scored, tmp_path / "ws")
+def ws(scored: Workspace, review_ws: Workspace) -> Iterator[Workspace]:
+    """Published months and users: north and north2 (North team), south, ana, adam.
+
+    On SQLite, then on a throwaway PostgreSQL database (``review_ws``).
+    """
+    ws = review_copy(scored, review_ws.root)
     for month in MONTHS:
         lists.publish_month(ws, month)
     for name, role in [("north", "housing_officer"), ("north2", "housing_officer"),
@@ -77,7 +80,6 @@ def ws(scored: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                         ("south", "South team")]:
         set_patches(ws, name, [patch])
     yield ws
-    dispose_engines()
 
 
 def token_in(html: str) -> str:
