@@ -4,8 +4,8 @@ Pages (server-rendered with GOV.UK Frontend, no JavaScript needed):
 
 - ``/sign-in`` (GET, POST) and ``/sign-out`` (POST);
 - ``/my-list``: a housing officer's patches' list for the latest published month, in priority
-  order, with filters (risk band, kind of reason, new this month) and how many are left to act
-  on; ``/my-list.csv`` exports it;
+  order, :data:`PAGE_SIZE` residents a page, with filters (risk band, kind of reason, new this
+  month) and how many are left to act on; ``/my-list.csv`` exports it;
 - ``/residents/{person_id}``: one resident (an officer sees only residents on their patches'
   lists, anyone else is "not found"), with reasons worded for the role, and
   ``/residents/{person_id}/actions`` (POST) to record what the officer did;
@@ -34,6 +34,7 @@ import csv
 import io
 import secrets
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
@@ -73,6 +74,7 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
+    "PAGE_SIZE",
     "PRE_SESSION_COOKIE",
     "SECURITY_HEADERS",
     "SESSION_COOKIE",
@@ -90,6 +92,8 @@ SECURITY_HEADERS: dict[str, str] = {
 SESSION_COOKIE = "review_session"
 #: A random value set before sign-in, which the sign-in form's CSRF token is bound to.
 PRE_SESSION_COOKIE = "review_pre_session"
+#: Residents per page of an officer's list.
+PAGE_SIZE = 100
 #: What an officer is told when someone else recorded an action on the resident first.
 STALE_MESSAGE = "Someone else recorded an action first"
 _HOME = {"housing_officer": "/my-list", "analyst": "/analyst",
@@ -350,7 +354,7 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
 
     @app.get("/my-list", response_class=HTMLResponse)
     def my_list(request: Request, band: str | None = None, reason: str | None = None,
-                new: str | None = None) -> Response:
+                new: str | None = None, page: int = 1) -> Response:
         user = current_user(request)
         if user is None:
             raise _SignInNeeded
@@ -364,11 +368,25 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
                  if (band is None or e.risk_band == band)
                  and (reason is None or reason in e.reason_kinds)
                  and (not new_only or e.movement == "new")]
+        pages = max(1, -(-len(shown) // PAGE_SIZE))
+        page = min(max(page, 1), pages)
+        start = (page - 1) * PAGE_SIZE
         log_event(ws(), "view_list", username=user.username, ip=_ip(request),
                   detail={"month": month, "band": band, "reason": reason, "new": new_only,
-                          "shown": len(shown)})
+                          "page": page, "shown": len(shown[start:start + PAGE_SIZE])})
+        query = {k: v for k, v in (("band", band), ("reason", reason),
+                                   ("new", "yes" if new_only else None)) if v}
+
+        def link(number: int) -> str:
+            return "/my-list?" + urlencode({**query, "page": number})
+
         return _page(request, "my_list.html", {
-            "title": "Your list", "month": month, "entries": shown, "done": done,
+            "title": "Your list", "month": month, "entries": shown[start:start + PAGE_SIZE],
+            "matching": len(shown), "first": start + 1, "page": page, "pages": pages,
+            "page_links": [{"number": n, "href": link(n), "current": n == page}
+                           for n in range(1, pages + 1)],
+            "previous_link": link(page - 1) if page > 1 else None,
+            "next_link": link(page + 1) if page < pages else None, "done": done,
             "total": len(everyone), "left": sum(e.person_id not in done for e in everyone),
             "band": band, "reason": reason, "new_only": new_only, "bands": _BANDS,
             "reason_labels": _REASON_LABELS}, user=user)

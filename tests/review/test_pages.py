@@ -247,6 +247,27 @@ def test_an_officer_sees_only_their_patches(ws: Workspace) -> None:
     assert len(rows) == len(north) + 1
 
 
+def test_a_long_list_comes_in_pages_that_keep_the_filters(ws: Workspace,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from risk_model.review import app
+
+    monkeypatch.setattr(app, "PAGE_SIZE", 7)
+    client = signed_in(ws, "north")
+    north = entries(ws, "North team")
+    seen = []
+    for number in (1, 2, 3):
+        html = client.get(f"/my-list?page={number}").text
+        seen += re.findall(r'<a class="govuk-link" href="/residents/([^"]+)"', html)
+    assert seen == [e.person_id for e in north]
+    assert "15 to 20 of 20 shown" in html
+    assert 'href="/my-list?page=2"' in html and 'class="govuk-pagination' in html
+    band = north[0].risk_band
+    html = client.get("/my-list", params={"band": band, "page": 99}).text
+    matching = [e for e in north if e.risk_band == band]
+    if len(matching) > 7:
+        assert "band=" + band.replace(" ", "+") in html
+
+
 def test_another_patchs_resident_is_not_found(ws: Workspace) -> None:
     client = signed_in(ws, "north")
     south = entries(ws, "South team")[0].person_id
