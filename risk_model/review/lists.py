@@ -70,9 +70,9 @@ REASON_KINDS = ("housing", "health", "other")
 _HEALTH_PREFIX = "Health:"
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 #: Words of an officer's reason that make it about the home.
-_HOUSING_WORDS = ("home", "damp", "mould", "repair", "hazard", "epc", "energy", "heating",
-                  "cold", "insulation", "tenancy", "overcrowd", "adaptation", "property",
-                  "flat", "house", "landlord", "rent", "condition")
+_HOUSING_WORDS = ("home", "damp", "mould", "repair", "hazard", "hhsrs", "epc", "energy",
+                  "heating", "insulation", "tenancy", "overcrowd", "adaptation", "bedroom",
+                  "floor", "household", "living alone", "landlord", "rented")
 _KINDS_OF_HOME = {"RD02": "Detached house or bungalow", "RD03": "Semi-detached house",
                   "RD04": "Terraced house", "RD06": "Flat"}
 

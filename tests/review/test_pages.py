@@ -140,6 +140,22 @@ def test_an_unscored_month_is_refused(ws: Workspace) -> None:
         lists.publish_month(ws, "March")
 
 
+@pytest.mark.parametrize(("reason", "kind"), [
+    ("Health: a long-term health condition", "health"),
+    ("Damp and mould reported 2 times in the last year", "housing"),
+    ("High excess cold hazard found at the last housing health and safety (HHSRS) check",
+     "housing"),
+    ("Bedrooms short of what the household needs: 1", "housing"),
+    ("9 m² of floor space per person", "housing"),
+    ("Aged 65 or over and living alone", "housing"),
+    ("Energy efficiency rating F on the home's energy certificate", "housing"),
+    ("In the 85+ age group", "other"),
+    ("Lives in one of the most deprived 20% of neighbourhoods in England", "other"),
+])
+def test_officer_reasons_are_sorted_into_kinds(reason: str, kind: str) -> None:
+    assert lists.reason_kind(reason) == kind
+
+
 # ---- signing in ---------------------------------------------------------------------------
 
 
@@ -245,6 +261,20 @@ def test_an_officer_sees_only_their_patches(ws: Workspace) -> None:
     rows = list(csv.reader(io.StringIO(client.get("/my-list.csv").text)))
     assert {r[1] for r in rows[1:]} == {"North team"}
     assert len(rows) == len(north) + 1
+
+
+@pytest.mark.parametrize("query", ["reason=health", "reason=housing", "new=yes",
+                                   "band=very+high"])
+def test_the_list_filters(ws: Workspace, query: str) -> None:
+    north = entries(ws, "North team")
+    keep = {"reason=health": lambda e: "health" in e.reason_kinds,
+            "reason=housing": lambda e: "housing" in e.reason_kinds,
+            "new=yes": lambda e: e.movement == "new",
+            "band=very+high": lambda e: e.risk_band == "very high"}[query]
+    html = signed_in(ws, "north").get(f"/my-list?{query}").text
+    shown = re.findall(r'<a class="govuk-link" href="/residents/([^"]+)"', html)
+    assert shown == [e.person_id for e in north if keep(e)]
+    assert f"residents left to act on, out of {len(north)}" in html
 
 
 def test_a_long_list_comes_in_pages_that_keep_the_filters(ws: Workspace,
