@@ -557,7 +557,7 @@ def _copy_stores(source: Path, ws: Path) -> None:
         sys.exit(f"{source} has no MLflow store (mlflow/mlflow.db): scoring needs its "
                  "registered champion; train, audit and promote a model there first")
     shutil.copytree(source / "mlflow", ws / "mlflow")
-    for name in ("settings.yaml", "review.db"):
+    for name in ("settings.yaml", "review.db", "review.db-wal", "review.db-shm"):
         if (source / name).exists():
             shutil.copy2(source / name, ws / name)
     old, new = str((source / "mlflow").resolve()), str((ws / "mlflow").resolve())

@@ -829,6 +829,8 @@ def _review_serve(
                                            "a TLS proxy in front for anything else).")
                     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Server processes (one per core suits most).")
+                       ] = max(1, min(4, os.cpu_count() or 1)),
     workspace: WorkspaceOption = None,
     verbose: VerboseOption = False,
 ) -> None:
@@ -841,7 +843,8 @@ def _review_serve(
         report.show(f"Review app for {escape(str(ws.root))} on http://{host}:{port}/ "
                     "(Ctrl-C to stop)")
         uvicorn.run("risk_model.review.app:create_app", factory=True, host=host, port=port,
-                    log_level="info" if verbose else "warning", proxy_headers=True)
+                    workers=workers, log_level="info" if verbose else "warning",
+                    proxy_headers=True)
 
 
 @review_app.command("publish")

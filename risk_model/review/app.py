@@ -362,7 +362,7 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
             return RedirectResponse(_HOME.get(user.role, "/"), status_code=303)
         band, reason, new_only = _filters(band, reason, new)
         month = lists.latest_month(ws())
-        everyone = lists.list_entries(ws(), month, patches=user.patches) if month else []
+        everyone = lists.list_index(ws(), month, patches=user.patches) if month else []
         done = lists.actioned(ws(), month, [e.person_id for e in everyone]) if month else set()
         shown = [e for e in everyone
                  if (band is None or e.risk_band == band)
@@ -381,7 +381,9 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
             return "/my-list?" + urlencode({**query, "page": number})
 
         return _page(request, "my_list.html", {
-            "title": "Your list", "month": month, "entries": shown[start:start + PAGE_SIZE],
+            "title": "Your list", "month": month,
+            "entries": lists.entries_at(ws(), month, shown[start:start + PAGE_SIZE])
+            if month else [],
             "matching": len(shown), "first": start + 1, "page": page, "pages": pages,
             "page_links": [{"number": n, "href": link(n), "current": n == page}
                            for n in range(1, pages + 1)],

@@ -372,21 +372,28 @@ def read_session(workspace: Workspace, token: str | None, *,
     at = _now(now)
     key = _token_hash(token)
     s, u, up = SESSIONS_TABLE, USERS_TABLE, USER_PATCHES_TABLE
-    with engine(workspace).begin() as con:
+    eng = engine(workspace)
+    # read first, then write in short transactions of their own: under SQLite a transaction that
+    # reads and then writes cannot wait for another writer (it fails as "database is locked"),
+    # while one that starts by writing waits its turn (busy_timeout)
+    with eng.connect() as con:
         row = con.execute(sa.select(s, u.c.display_name, u.c.role, u.c.active)
                           .join(u, u.c.username == s.c.username)
                           .where(s.c.token_hash == key)).mappings().first()
-        if row is None:
-            return None
-        last_seen, expires = _aware(row["last_seen"]), _aware(row["expires_at"])
-        if at >= expires or at >= last_seen + SESSION_IDLE or not row["active"]:
+        patches = [] if row is None else con.execute(
+            sa.select(up.c.patch).where(up.c.username == row["username"])
+            .order_by(up.c.patch)).scalars().all()
+    if row is None:
+        return None
+    last_seen, expires = _aware(row["last_seen"]), _aware(row["expires_at"])
+    if at >= expires or at >= last_seen + SESSION_IDLE or not row["active"]:
+        with eng.begin() as con:
             con.execute(s.delete().where(s.c.token_hash == key))
-            return None
-        if at - last_seen >= _TOUCH_EVERY:
+        return None
+    if at - last_seen >= _TOUCH_EVERY:
+        with eng.begin() as con:
             con.execute(s.update().where(s.c.token_hash == key).values(last_seen=at))
-            last_seen = at
-        patches = con.execute(sa.select(up.c.patch).where(up.c.username == row["username"])
-                              .order_by(up.c.patch)).scalars().all()
+        last_seen = at
     return Session(username=row["username"], display_name=row["display_name"],
                    role=row["role"], patches=tuple(patches), csrf_token=csrf_token(token),
                    created_at=_aware(row["created_at"]), last_seen=last_seen,

@@ -355,6 +355,52 @@ def list_entries(workspace: Workspace, month: str, *, patches: Collection[str] |
     return found
 
 
+@dataclass(frozen=True)
+class ListItem:
+    """What filtering, paging and counting a list need: cheap to read for every row."""
+
+    patch: str
+    position: int
+    person_id: str
+    risk_band: str
+    movement: str | None
+    reason_kinds: tuple[str, ...]
+
+
+def list_index(workspace: Workspace, month: str, *,
+               patches: Collection[str] | None = None) -> list[ListItem]:
+    """Return every entry of a month's lists (or of some patches) in priority order, briefly.
+
+    A page of a 2,000-resident list needs all of them to filter and count, but the reasons of
+    only the hundred it shows (:func:`entries_at`); reading them all took most of a request.
+    """
+    e = ENTRIES_TABLE
+    query = (sa.select(e.c.patch, e.c.position, e.c.person_id, e.c.risk_band, e.c.movement,
+                       e.c.reason_kinds)
+             .where(e.c.month == month).order_by(e.c.patch, e.c.position))
+    if patches is not None:
+        query = query.where(e.c.patch.in_(list(patches)))
+    with _engine(workspace).connect() as con:
+        return [ListItem(patch, position, person, band, movement,
+                         tuple(k for k in (kinds or "").split(",") if k))
+                for patch, position, person, band, movement, kinds in con.execute(query)]
+
+
+def entries_at(workspace: Workspace, month: str,
+               items: Sequence[ListItem]) -> list[ListEntry]:
+    """Return the full entries of some list items (a page), in the items' order."""
+    if not items:
+        return []
+    e = ENTRIES_TABLE
+    wanted = {(i.patch, i.position) for i in items}
+    query = sa.select(e).where(e.c.month == month,
+                               e.c.person_id.in_([i.person_id for i in items]))
+    with _engine(workspace).connect() as con:
+        found = {(r["patch"], r["position"]): _entry(r) for r in con.execute(query).mappings()
+                 if (r["patch"], r["position"]) in wanted}
+    return [found[(i.patch, i.position)] for i in items]
+
+
 def entry_for(workspace: Workspace, person_id: str, *, month: str | None = None,
               patches: Collection[str] | None = None) -> ListEntry | None:
     """Return a resident's published entry, or None if they are not on a list one may see.

@@ -287,6 +287,8 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA busy_timeout = 10000")
+    # readers and one writer at a time without blocking each other (many officers at once)
+    cursor.execute("PRAGMA journal_mode = WAL")
     cursor.close()
 
 

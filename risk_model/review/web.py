@@ -68,6 +68,7 @@ def templates() -> Jinja2Templates:
             ]
         ),
         autoescape=True,
+        auto_reload=False,  # templates are package files: no stat of each one at every render
         trim_blocks=True,
         lstrip_blocks=True,
     )

@@ -16,7 +16,8 @@ from tests.conftest import MODEL  # noqa: F401 (the scored model, for tests)
 def scoring_copy(ws: Workspace, root: Path) -> Workspace:
     """A copy of a workspace with its warehouse, truth, MLflow store, settings and lists."""
     root.mkdir(parents=True, exist_ok=True)
-    for part in ("warehouse.duckdb", "settings.yaml", "review.db"):
+    for part in ("warehouse.duckdb", "settings.yaml", "review.db", "review.db-wal",
+                 "review.db-shm"):
         if (ws.root / part).exists():
             shutil.copy2(ws.root / part, root / part)
     for part in ("truth", "mlflow", "lists"):
