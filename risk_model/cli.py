@@ -1026,6 +1026,105 @@ def _ingest_next(workspace: Workspace) -> str:
     )
 
 
+#: The model the demo trains, audits, promotes and scores with.
+_DEMO_MODEL = "emergency_admission_12m"
+#: Why the demo promotes a version whose gates failed (recorded on the version).
+_DEMO_FORCE_REASON = ("demo on synthetic data: promoted despite failed gates so the rest of the "
+                      "pipeline can be shown; read the audit report")
+#: The demo's review-app accounts, with their passwords, in the workspace (mode 0600).
+_DEMO_ACCOUNTS = "demo-accounts.txt"
+
+
+def _demo_months() -> list[str]:
+    """The last two months of the demo's synthetic period (``YYYY-MM``)."""
+    end = _demo_as_of()[-1]
+    before = end.replace(day=1) - _dt.timedelta(days=1)
+    return [f"{before:%Y-%m}", f"{end:%Y-%m}"]
+
+
+def _demo_model(run: _DemoRun) -> Summary:
+    """Train the demo model, audit it and make it the champion."""
+    from risk_model.errors import PromotionRefused
+    from risk_model.modelling.audit import audit
+    from risk_model.modelling.run import promote
+
+    trained = _train_step(run.workspace, run.report, _DEMO_MODEL)
+    version = str(trained["version"])
+    with run.report.stages(f"audit {_DEMO_MODEL}") as progress:
+        audited = audit(run.workspace, _DEMO_MODEL, version, progress=progress).to_dict()
+    failed = [g["gate"] for g in audited["gates"] if not g["passed"]]
+    run.report.show(f"Fairness audit of version {version}: "
+                    + ("[green]every gate passed[/]" if not failed else
+                       f"[red]failed {escape(', '.join(failed))}[/]")
+                    + f". Report: {escape(audited['report'])}")
+    forced = False
+    try:
+        promoted = promote(run.workspace, _DEMO_MODEL, version).to_dict()
+    except PromotionRefused as exc:
+        run.report.show(f"[yellow]Promotion refused: {escape(str(exc))}[/]")
+        run.report.show("[yellow]The demo promotes it anyway, with the reason recorded on the "
+                        "version, to show the rest of the pipeline. A real deployment would "
+                        "read the audit report and fix the model or decide to override.[/]")
+        promoted = promote(run.workspace, _DEMO_MODEL, version, force=True,
+                           reason=_DEMO_FORCE_REASON).to_dict()
+        forced = True
+    except ConfigError as exc:  # a rerun: this version is already the champion
+        if "already the champion" not in str(exc):
+            raise
+        promoted = {"model": _DEMO_MODEL, "version": version, "already": True}
+    return {"train": trained, "audit": audited, "promote": promoted, "forced": forced}
+
+
+def _demo_score(run: _DemoRun) -> Summary:
+    return {"months": [_score_step(run.workspace, run.report, month, model=None,
+                                   overwrite=run.overwrite) for month in _demo_months()]}
+
+
+def _demo_review(run: _DemoRun) -> Summary:
+    """Demo accounts for the review app: an officer per patch, an analyst, an administrator."""
+    import secrets
+
+    from risk_model.review.admin import add_user, list_users, set_password, set_patches
+    from risk_model.review.lists import latest_month, list_sizes
+
+    ws = run.workspace
+    month = latest_month(ws)
+    patches = sorted({row["patch"] for row in list_sizes(ws) if row.get("month") == month})
+    wanted = [(f"officer{i}", "housing_officer", f"Demo officer {i} ({patch})", [patch])
+              for i, patch in enumerate(patches, start=1)]
+    wanted += [("analyst", "analyst", "Demo analyst", []),
+                ("admin", "administrator", "Demo administrator", [])]
+    existing = {u.username for u in list_users(ws)}
+    accounts = []
+    for username, role, name, mine in wanted:
+        password = secrets.token_urlsafe(12)
+        if username in existing:
+            set_password(ws, username, password)
+        else:
+            add_user(ws, username, role, display_name=name, password=password)
+        if mine:
+            set_patches(ws, username, mine)
+        accounts.append({"user": username, "role": role, "patches": mine,
+                         "password": password})
+    path = ws.root / _DEMO_ACCOUNTS
+    path.write_text("# Demo accounts for `risk-model review serve` (synthetic data only)\n"
+                    + "".join(f"{a['user']}\t{a['password']}\t{a['role']}\t"
+                              f"{', '.join(a['patches'])}\n" for a in accounts))
+    path.chmod(0o600)
+    return {"month": month, "accounts": [{k: v for k, v in a.items() if k != "password"}
+                                         for a in accounts], "accounts_file": str(path)}
+
+
+def _final_next(ws: Workspace) -> str:
+    last = _demo_months()[-1]
+    return (
+        f"Next: the lists are in {ws.lists / last} (one CSV per patch); the fairness audit is "
+        f"under {ws.reports / 'audit'}; see every run with `mlflow ui --backend-store-uri "
+        f"sqlite:///{ws.mlflow / 'mlflow.db'}`; open the review app with `risk-model review "
+        f"serve --workspace {ws.root}` at http://127.0.0.1:8000/ and sign in with an account "
+        f"from {ws.root / _DEMO_ACCOUNTS} (officer1 works the first patch's list)."
+    )
+
 # the main job, in order; each later capability (link, features, train, score, report) appends
 # its step here
 _DEMO_STEPS: tuple[_DemoStep, ...] = (
@@ -1041,6 +1140,12 @@ _DEMO_STEPS: tuple[_DemoStep, ...] = (
               lambda ws: f"Next: feature snapshots and outcome labels are the tables "
               f"feature_snapshots and outcome_labels in {ws.warehouse}; the data dictionary is "
               f"{ws.reports / 'data_dictionary.html'}."),
+    _DemoStep("model", _demo_model,
+              lambda ws: f"Next: the model is in MLflow ({ws.mlflow}); its fairness audit is "
+              f"under {ws.reports / 'audit'}."),
+    _DemoStep("score", _demo_score,
+              lambda ws: f"Next: the lists are under {ws.lists}."),
+    _DemoStep("review", _demo_review, _final_next),
 )
 
 
@@ -1054,7 +1159,11 @@ def _demo(
     overwrite: OverwriteOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """Run the main job end to end on embedded defaults (for now: synthetic data)."""
+    """Run the main job end to end on embedded defaults, on synthetic data.
+
+    Generates an area, ingests and links it, builds features, trains the emergency-admission
+    model, audits and promotes it, scores the last two months and makes review-app accounts.
+    """
     with _reporting("demo", json_output=json_output, verbose=verbose) as report:
         t0 = time.perf_counter()
         ws = Workspace.at(workspace)

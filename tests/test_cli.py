@@ -235,15 +235,18 @@ def test_workspace_defaults_to_the_current_folder(runner: CliRunner, tmp_path: P
 
 def test_demo_runs_its_steps_and_says_what_next(runner: CliRunner, tmp_path: Path):
     ws = tmp_path / "ws"
-    result = runner.invoke(app, ["demo", "--residents", "300", "--workspace", str(ws), "--json"])
+    # 4,000 residents: the fewest the emergency-admission model trains and audits on reliably
+    result = runner.invoke(app, ["demo", "--residents", "4000", "--workspace", str(ws),
+                                 "--json"])
     assert result.exit_code == 0, result.output
     payload = _json(result)
     assert (payload["ok"], payload["command"]) == (True, "demo")
     assert [step["step"] for step in payload["steps"]] == ["synth", "ingest", "link",
-                                                           "features"]
+                                                           "features", "model", "score",
+                                                           "review"]
     synth = payload["steps"][0]["summary"]
     assert (synth["residents"], synth["months"], synth["seed"], synth["format"]) == (
-        300, 48, 1, "csv")
+        4000, 48, 1, "csv")
     assert set(synth["landing"]) == {p.name for p in (ws / "landing").iterdir()}
     ingested = payload["steps"][1]["summary"]
     assert {f["file"] for f in ingested["files"]} == set(synth["landing"])
@@ -253,24 +256,40 @@ def test_demo_runs_its_steps_and_says_what_next(runner: CliRunner, tmp_path: Pat
     assert linked["person_linkage"]["precision"] is not None  # the demo has a truth folder
     featured = payload["steps"][3]["summary"]
     assert [s["as_of"] for s in featured["snapshots"]] == ["2024-03-31", "2025-03-31"]
-    assert all(s["rows"] > 200 for s in featured["snapshots"])
+    assert all(s["rows"] > 3000 for s in featured["snapshots"])
+    model = payload["steps"][4]["summary"]
+    assert model["promote"]["aliases"]["champion"] == model["train"]["version"] == "1"
+    assert len(model["audit"]["gates"]) == 10  # audited; forced only if a gate failed
+    assert model["forced"] == (not model["audit"]["passed"])
+    scored = payload["steps"][5]["summary"]["months"]
+    assert [m["month"] for m in scored] == ["2025-02", "2025-03"]
+    assert all(m["counts"]["listed"] > 0 for m in scored)
+    assert (ws / "lists" / "2025-03" / "summary.json").exists()
+    review = payload["steps"][6]["summary"]
+    assert [a["user"] for a in review["accounts"]][-2:] == ["analyst", "admin"]
+    assert review["accounts"][0]["role"] == "housing_officer" and review["accounts"][0]["patches"]
+    accounts = ws / "demo-accounts.txt"
+    assert accounts.stat().st_mode & 0o777 == 0o600
+    assert "password" not in json.dumps(payload)  # passwords only in the file
     # the demo's key lives outside the workspace
     key_file = tmp_path / "config" / "risk_model" / "demo-pseudonym.key"
     assert key_file.exists()
     assert not any(p.name.endswith(".key") for p in ws.rglob("*"))
 
-    again = runner.invoke(app, ["demo", "--residents", "300", "--workspace", str(ws)])
+    again = runner.invoke(app, ["demo", "--residents", "4000", "--workspace", str(ws)])
     assert again.exit_code == 1
     assert "--overwrite" in again.stderr
 
-    human = runner.invoke(app, ["demo", "--residents", "300", "--workspace", str(ws),
+    human = runner.invoke(app, ["demo", "--residents", "4000", "--workspace", str(ws),
                                 "--overwrite"])
     assert human.exit_code == 0, human.output
     assert human.stdout == ""
     last = human.stderr.strip().splitlines()[-1]
     assert last.startswith("Next:")
-    assert str(ws.resolve() / "warehouse.duckdb") in last
-    assert str(ws.resolve() / "reports" / "data_dictionary.html") in last
+    assert str(ws.resolve() / "lists" / "2025-03") in last
+    assert f"risk-model review serve --workspace {ws.resolve()}" in last
+    assert str(ws.resolve() / "demo-accounts.txt") in last
+    assert "mlflow ui --backend-store-uri sqlite:///" in last
 
 
 # ---- ingest ----------------------------------------------------------------------------------
