@@ -260,7 +260,9 @@ def test_demo_runs_its_steps_and_says_what_next(runner: CliRunner, tmp_path: Pat
     model = payload["steps"][4]["summary"]
     assert model["promote"]["aliases"]["champion"] == model["train"]["version"] == "1"
     assert len(model["audit"]["gates"]) == 10  # audited; forced only if a gate failed
-    assert model["forced"] == (not model["audit"]["passed"])
+    failed = [g["gate"] for g in model["promote"]["gates"] if not g["passed"]]
+    assert model["forced"] == bool(failed)
+    assert ("fairness" in failed) == (not model["audit"]["passed"])
     scored = payload["steps"][5]["summary"]["months"]
     assert [m["month"] for m in scored] == ["2025-02", "2025-03"]
     assert all(m["counts"]["listed"] > 0 for m in scored)
