@@ -32,6 +32,7 @@ from risk_model.review.store import (
     SESSIONS_TABLE,
     USER_PATCHES_TABLE,
     USERS_TABLE,
+    as_utc,
     engine,
     log_event,
 )
@@ -66,10 +67,6 @@ class UserInfo:
     active: bool
     created_at: datetime
     patches: tuple[str, ...]
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _check_by(con: Any, by: str) -> None:
@@ -381,5 +378,5 @@ def list_users(workspace: Workspace) -> list[UserInfo]:
                                            .order_by(up.c.username, up.c.patch)):
             patches.setdefault(username, []).append(patch)
     return [UserInfo(username=r["username"], display_name=r["display_name"], role=r["role"],
-                     active=bool(r["active"]), created_at=_aware(r["created_at"]),
+                     active=bool(r["active"]), created_at=as_utc(r["created_at"]),
                      patches=tuple(patches.get(r["username"], ()))) for r in users]

@@ -40,6 +40,7 @@ from risk_model.review.store import (
     SESSIONS_TABLE,
     USER_PATCHES_TABLE,
     USERS_TABLE,
+    as_utc,
     engine,
     log_event,
 )
@@ -304,13 +305,7 @@ def _token_hash(token: str) -> str:
 
 
 def _now(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return datetime.now(UTC) if now is None else as_utc(now)
 
 
 def create_session(workspace: Workspace, username: str, *, ip: str | None = None,
@@ -385,7 +380,7 @@ def read_session(workspace: Workspace, token: str | None, *,
             .order_by(up.c.patch)).scalars().all()
     if row is None:
         return None
-    last_seen, expires = _aware(row["last_seen"]), _aware(row["expires_at"])
+    last_seen, expires = as_utc(row["last_seen"]), as_utc(row["expires_at"])
     if at >= expires or at >= last_seen + SESSION_IDLE or not row["active"]:
         with eng.begin() as con:
             con.execute(s.delete().where(s.c.token_hash == key))
@@ -396,7 +391,7 @@ def read_session(workspace: Workspace, token: str | None, *,
         last_seen = at
     return Session(username=row["username"], display_name=row["display_name"],
                    role=row["role"], patches=tuple(patches), csrf_token=csrf_token(token),
-                   created_at=_aware(row["created_at"]), last_seen=last_seen,
+                   created_at=as_utc(row["created_at"]), last_seen=last_seen,
                    expires_at=expires)
 
 
@@ -517,13 +512,13 @@ def _locked_until(con: Any, username: str, ip: str | None, now: datetime,
     last_success = con.execute(sa.select(sa.func.max(a.c.at)).where(
         a.c.username == username, a.c.outcome == "success")).scalar()
     if last_success is not None:
-        since = max(since, _aware(last_success))
-    mine = [_aware(t) for t in con.execute(
+        since = max(since, as_utc(last_success))
+    mine = [as_utc(t) for t in con.execute(
         sa.select(a.c.at).where(a.c.username == username, a.c.outcome == "failure",
                                 a.c.at > since, a.c.at <= now).order_by(a.c.at)).scalars()]
     ends = [_lock_from(mine, limits.username, limits, now)]
     if ip:
-        theirs = [_aware(t) for t in con.execute(
+        theirs = [as_utc(t) for t in con.execute(
             sa.select(a.c.at).where(a.c.ip == ip, a.c.outcome == "failure",
                                     a.c.at > now - limits.window - limits.lockout,
                                     a.c.at <= now).order_by(a.c.at)).scalars()]

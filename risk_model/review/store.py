@@ -70,6 +70,7 @@ __all__ = [
     "ResidentState",
     "StaleUpdate",
     "actions_for",
+    "as_utc",
     "audit_events",
     "capacity_overrides",
     "database_url",
@@ -343,13 +344,14 @@ def dispose_engines() -> None:
         _ENGINES.clear()
 
 
-def _utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
+    """A time as timezone-aware UTC (a naive one is taken to be UTC already)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
     """A time read back from the database, as UTC (SQLite returns it naive)."""
-    return None if moment is None else _utc(moment)
+    return None if moment is None else as_utc(moment)
 
 
 def _upsert(con: Connection, table: sa.Table, values: dict[str, Any], keys: list[str],
@@ -415,7 +417,7 @@ def log_event(target: Workspace | Connection, event: str, *, username: str,
     if event not in EVENTS:
         raise ConfigError(f"unknown audit event {event!r}",
                           hint=f"log one of: {', '.join(EVENTS)}")
-    row = {"at": _utc(at or datetime.now(UTC)), "username": username, "event": event,
+    row = {"at": as_utc(at or datetime.now(UTC)), "username": username, "event": event,
            "detail": _detail_text(detail), "person_id": person_id, "ip": ip}
     if isinstance(target, Workspace):
         with engine(target).begin() as con:
@@ -453,9 +455,9 @@ def audit_events(workspace: Workspace, *, since: datetime | None = None,
     t = AUDIT_TABLE
     query = sa.select(t).order_by(t.c.at.desc(), t.c.id.desc())
     if since is not None:
-        query = query.where(t.c.at >= _utc(since))
+        query = query.where(t.c.at >= as_utc(since))
     if until is not None:
-        query = query.where(t.c.at < _utc(until))
+        query = query.where(t.c.at < as_utc(until))
     if username is not None:
         query = query.where(t.c.username == username)
     if events is not None:
@@ -466,7 +468,7 @@ def audit_events(workspace: Workspace, *, since: datetime | None = None,
         query = query.limit(limit)
     with engine(workspace).connect() as con:
         rows = con.execute(query).mappings().fetchall()
-    return [AuditEvent(id=r["id"], at=_utc(r["at"]), username=r["username"], event=r["event"],
+    return [AuditEvent(id=r["id"], at=as_utc(r["at"]), username=r["username"], event=r["event"],
                        detail=json.loads(r["detail"]) if r["detail"] else {},
                        person_id=r["person_id"], ip=r["ip"]) for r in rows]
 
@@ -478,7 +480,7 @@ def _action(row: Mapping[str, Any]) -> RecordedAction:
     return RecordedAction(id=row["id"], person_id=row["person_id"], month=row["month"],
                           patch=row["patch"], action=row["action"], service=row["service"],
                           note=row["note"], officer=row["officer"],
-                          recorded_at=_utc(row["recorded_at"]))
+                          recorded_at=as_utc(row["recorded_at"]))
 
 
 def _state(con: Connection, person_id: str, month: str) -> ResidentState:
@@ -618,7 +620,7 @@ def record_action(workspace: Workspace, *, person_id: str, month: str, patch: st
                                          or expected_version < 0):
         raise ConfigError(f"expected_version must be a whole number of at least 0, got "
                           f"{expected_version!r}")
-    when = _utc(at or datetime.now(UTC))
+    when = as_utc(at or datetime.now(UTC))
     row: dict[str, Any] = {"person_id": person_id, "month": month, "patch": patch,
                            "action": action, "officer": officer, "note": note,
                            "service": service, "recorded_at": when}
@@ -663,7 +665,7 @@ def recent_actions(workspace: Workspace, since: datetime, until: datetime, *,
         return pd.DataFrame(columns=columns)
     t = ACTIONS_TABLE
     query = (sa.select(t.c.person_id, t.c.action, t.c.recorded_at)
-             .where(t.c.recorded_at >= _utc(since), t.c.recorded_at < _utc(until))
+             .where(t.c.recorded_at >= as_utc(since), t.c.recorded_at < as_utc(until))
              .order_by(t.c.person_id, t.c.recorded_at.desc(), t.c.id.desc()))
     if actions is not None:
         query = query.where(t.c.action.in_(list(actions)))

@@ -242,22 +242,17 @@ def _previous(con: duckdb.DuckDBPyConnection, month: str) -> tuple[str | None, p
                                "WHERE month = ? ORDER BY patch, position", [row[0]]).df()
 
 
-def _life_events(con: duckdb.DuckDBPyConnection, people: list[str],
-                 cutoff: date) -> tuple[set[str], set[str]]:
-    """Of ``people``, who died before the cut-off and who has opted out."""
+def _died(con: duckdb.DuckDBPyConnection, people: list[str], cutoff: date) -> set[str]:
+    """Of ``people``, who died before the cut-off."""
     if not people:
-        return set(), set()
+        return set()
     con.register("__asked", pd.DataFrame({"person_id": people}))
     try:
-        died = {r[0] for r in con.execute(
+        return {r[0] for r in con.execute(
             "SELECT DISTINCT nhs_pseudo FROM deaths JOIN __asked ON nhs_pseudo = person_id "
             "WHERE date_of_death < ?", [cutoff]).fetchall()}
-        opted = {r[0] for r in con.execute(
-            "SELECT DISTINCT nhs_pseudo FROM national_data_opt_outs "
-            "JOIN __asked ON nhs_pseudo = person_id").fetchall()}
     finally:
         con.unregister("__asked")
-    return died, opted
 
 
 def _opted_out(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -383,8 +378,7 @@ def score(workspace: Workspace, month: str, *, model: str | None = None,
         people = _people(con, "score_snapshot")
         opted = _opted_out(con)
         previous_month, previous = _previous(con, month)
-        died_before, opted_before = _life_events(con, previous["person_id"].tolist(),
-                                                 as_of)
+        died_before = _died(con, previous["person_id"].tolist(), as_of)
     # pseudonyms and codes as plain objects: membership tests against hundreds of thousands of
     # them are hash lookups, not the per-value conversions of Arrow-backed strings
     person_id = person_id.astype(object)
@@ -439,7 +433,7 @@ def score(workspace: Workspace, month: str, *, model: str | None = None,
     status["scored"] = status.index.isin(ranked["person_id"])
     status["home_known"] = status.index.isin(people.loc[people["uprn"].notna(), "person_id"])
     status["died"] = status.index.isin(list(died_before))
-    status["opted_out"] = status.index.isin(list(opted_before | opted))
+    status["opted_out"] = status.index.isin(list(opted))  # every opt-out, read once above
     listed, leavers = movement(listed, previous if previous_month else None, status, capacity)
     lap("lists")
 
@@ -499,7 +493,7 @@ def score(workspace: Workspace, month: str, *, model: str | None = None,
     }
 
     note("writing the lists, the warehouse tables and the MLflow run")
-    mlflow_run_id = _write(workspace, con_path=workspace.warehouse, month=month,
+    mlflow_run_id = _write(workspace, month=month,
                            target=target, summary=summary, drifted=drifted, listed=listed,
                            ranked=ranked, leavers=leavers, name=name, version=version,
                            alias=alias, as_of=as_of, stamp=stamp,
@@ -555,7 +549,7 @@ def _by_patch(ranked: pd.DataFrame, listed: pd.DataFrame, leavers: pd.DataFrame,
     return out
 
 
-def _write(workspace: Workspace, *, con_path: Path, month: str, target: Path,
+def _write(workspace: Workspace, *, month: str, target: Path,
            summary: dict[str, Any], drifted: dict[str, Any], listed: pd.DataFrame,
            ranked: pd.DataFrame, leavers: pd.DataFrame, name: str, version: str, alias: str,
            as_of: date, stamp: datetime, profile: dict[str, Any] | None,
@@ -615,7 +609,7 @@ def _write(workspace: Workspace, *, con_path: Path, month: str, target: Path,
                 "model_version": version, "alias": alias, "as_of": as_of, "scored_at": stamp,
                 "trusted": drifted.get("trusted"), "mlflow_run_id": run.run_id,
                 "summary": json.dumps(summary, default=str)}])
-            _commit(con_path, month, folder, target, {
+            _commit(workspace.warehouse, month, folder, target, {
                 SCORES_TABLE: ranked.assign(**tag, on_list=ranked["person_id"].isin(
                     listed["person_id"])).drop(columns=["held_back"]),
                 LISTS_TABLE: listed.assign(**tag).drop(columns=["held_back",
