@@ -33,11 +33,14 @@ from __future__ import annotations
 import csv
 import io
 import secrets
+import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
+from markupsafe import Markup
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from risk_model.config import ACTIONS, Workspace
@@ -214,6 +217,37 @@ def _page(request: Request, name: str, context: dict[str, Any], *,
     return response
 
 
+class _ListPages:
+    """Rendered bodies of list pages, most recently used kept, shared by a process's threads.
+
+    A list page's body depends only on the month's publication, the officer's patches, the
+    filters, the page number and who on those patches has an action recorded: officers sharing
+    a patch share it. It holds no session data (the CSRF token and the script nonce are in the
+    surrounding page), so rendering it once per key is safe; a new publication or a new action
+    changes the key. Rendering 100 rows was most of a list request's cost.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._kept: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...] | None, render: Callable[[], str]) -> Markup:
+        """The body for ``key``, rendered with ``render`` if not kept (None: never kept)."""
+        if key is not None:
+            with self._lock:
+                if key in self._kept:
+                    self._kept.move_to_end(key)
+                    return self._kept[key]
+        body = Markup(render())  # rendered by the autoescaping template environment
+        if key is not None:
+            with self._lock:
+                self._kept[key] = body
+                while len(self._kept) > self._size:
+                    self._kept.popitem(last=False)
+        return body
+
+
 def _percent_points(value: float | None) -> str | None:
     if value is None:
         return None
@@ -250,6 +284,7 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
     app.add_exception_handler(Exception, _error_page)
     app.add_middleware(_SecurityHeaders)
     opened: list[Workspace] = [workspace] if workspace is not None else []
+    list_pages = _ListPages()
 
     def ws() -> Workspace:
         if not opened:
@@ -362,8 +397,9 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
             return RedirectResponse(_HOME.get(user.role, "/"), status_code=303)
         band, reason, new_only = _filters(band, reason, new)
         month = lists.latest_month(ws())
-        everyone = lists.list_index(ws(), month, patches=user.patches) if month else []
-        done = lists.actioned(ws(), month, [e.person_id for e in everyone]) if month else set()
+        published = lists.publication(ws(), month) if month else None
+        everyone = published.entries(user.patches) if published else []
+        done = lists.actioned(ws(), month, patches=user.patches) if month else set()
         shown = [e for e in everyone
                  if (band is None or e.risk_band == band)
                  and (reason is None or reason in e.reason_kinds)
@@ -380,18 +416,25 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
         def link(number: int) -> str:
             return "/my-list?" + urlencode({**query, "page": number})
 
-        return _page(request, "my_list.html", {
-            "title": "Your list", "month": month,
-            "entries": lists.entries_at(ws(), month, shown[start:start + PAGE_SIZE])
-            if month else [],
-            "matching": len(shown), "first": start + 1, "page": page, "pages": pages,
-            "page_links": [{"number": n, "href": link(n), "current": n == page}
-                           for n in range(1, pages + 1)],
-            "previous_link": link(page - 1) if page > 1 else None,
-            "next_link": link(page + 1) if page < pages else None, "done": done,
-            "total": len(everyone), "left": sum(e.person_id not in done for e in everyone),
-            "band": band, "reason": reason, "new_only": new_only, "bands": _BANDS,
-            "reason_labels": _REASON_LABELS}, user=user)
+        def render() -> str:
+            return templates().get_template("my_list_body.html").render({
+                "month": month, "has_patches": bool(user.patches),
+                "entries": shown[start:start + PAGE_SIZE], "matching": len(shown),
+                "first": start + 1, "page": page, "pages": pages,
+                "page_links": [{"number": n, "href": link(n), "current": n == page}
+                               for n in range(1, pages + 1)],
+                "previous_link": link(page - 1) if page > 1 else None,
+                "next_link": link(page + 1) if page < pages else None, "done": done,
+                "total": len(everyone),
+                "left": sum(e.person_id not in done for e in everyone),
+                "band": band, "reason": reason, "new_only": new_only, "bands": _BANDS,
+                "reason_labels": _REASON_LABELS})
+
+        key = None if published is None or not published.token else (
+            published.month, published.token, tuple(sorted(user.patches)), band,
+            reason, new_only, page, frozenset(done))
+        return _page(request, "my_list.html", {"title": "Your list",
+                                               "body": list_pages.get(key, render)}, user=user)
 
     @app.get("/my-list.csv")
     def my_list_csv(request: Request, user: Session = officer) -> Response:

@@ -14,6 +14,13 @@ whatever was published for that month before:
     kinds of reason the officer's reasons give, for filtering).
 ``review_score_history``
     For everyone on the month's lists, their band and rank in every scored month.
+``review_publications``
+    One row per published month with a random token that changes at every publication.
+
+Serving a list page: a 2,000-resident list is filtered, counted and paged on every request, so
+each server process keeps a month's published entries in memory (:func:`publication`) and checks
+the month's publication token (one indexed look-up) before using them: publishing the month
+again, from any process, makes every process read it afresh.
 
 The address: the warehouse gazetteer keeps no address lines (they never leave the landing
 zone: ingest drops them and keeps the postcode's outward code only), so the one-line address is
@@ -31,9 +38,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 import threading
 import weakref
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -50,8 +58,10 @@ if TYPE_CHECKING:
 __all__ = [
     "ENTRIES_TABLE",
     "HISTORY_TABLE",
+    "PUBLICATIONS_TABLE",
     "REASON_KINDS",
     "ListEntry",
+    "Publication",
     "ScorePoint",
     "actioned",
     "entry_for",
@@ -59,6 +69,7 @@ __all__ = [
     "latest_month",
     "list_entries",
     "list_sizes",
+    "publication",
     "publish_month",
     "reason_kind",
 ]
@@ -103,7 +114,14 @@ HISTORY_TABLE = sa.Table(
     sa.Column("rank_in_patch", sa.Integer),
 )
 
-_TABLES = [ENTRIES_TABLE, HISTORY_TABLE]
+PUBLICATIONS_TABLE = sa.Table(
+    "review_publications", store.METADATA,
+    sa.Column("month", sa.String(7), primary_key=True),
+    sa.Column("token", sa.String(32), nullable=False),
+    sa.Column("entries", sa.Integer, nullable=False),
+)
+
+_TABLES = [ENTRIES_TABLE, HISTORY_TABLE, PUBLICATIONS_TABLE]
 _READY: weakref.WeakSet[Engine] = weakref.WeakSet()
 _READY_LOCK = threading.Lock()
 
@@ -274,10 +292,13 @@ def publish_month(workspace: Workspace, month: str) -> int:
         raise DataError(f"the month {month} has no lists in the warehouse",
                         hint=f"run `risk-model score --month {month}` first")
     people = sorted({r["person_id"] for r in rows})
-    e, h = ENTRIES_TABLE, HISTORY_TABLE
+    e, h, p = ENTRIES_TABLE, HISTORY_TABLE, PUBLICATIONS_TABLE
     with _engine(workspace).begin() as con:
         con.execute(e.delete().where(e.c.month == month))
         con.execute(e.insert(), rows)
+        con.execute(p.delete().where(p.c.month == month))
+        con.execute(p.insert(), {"month": month, "token": secrets.token_hex(16),
+                                 "entries": len(rows)})
         for start in range(0, len(people), 500):
             con.execute(h.delete().where(h.c.person_id.in_(people[start:start + 500])))
         if points:
@@ -356,49 +377,62 @@ def list_entries(workspace: Workspace, month: str, *, patches: Collection[str] |
 
 
 @dataclass(frozen=True)
-class ListItem:
-    """What filtering, paging and counting a list need: cheap to read for every row."""
+class Publication:
+    """A month's published lists as one process holds them: its token and entries by patch."""
 
-    patch: str
-    position: int
-    person_id: str
-    risk_band: str
-    movement: str | None
-    reason_kinds: tuple[str, ...]
+    month: str
+    #: Changes at every publication of the month; empty for a month published without one.
+    token: str
+    by_patch: Mapping[str, tuple[ListEntry, ...]]
+
+    def entries(self, patches: Collection[str] | None = None) -> list[ListEntry]:
+        """The entries of some patches (None: all), by patch name, then position."""
+        wanted = sorted(self.by_patch) if patches is None \
+            else sorted(set(patches) & self.by_patch.keys())
+        return [entry for patch in wanted for entry in self.by_patch[patch]]
 
 
-def list_index(workspace: Workspace, month: str, *,
-               patches: Collection[str] | None = None) -> list[ListItem]:
-    """Return every entry of a month's lists (or of some patches) in priority order, briefly.
+#: Per process: (database, month) -> the publication last read.
+_PUBLISHED: dict[tuple[str, str], Publication] = {}
+_PUBLISHED_LOCK = threading.Lock()
 
-    A page of a 2,000-resident list needs all of them to filter and count, but the reasons of
-    only the hundred it shows (:func:`entries_at`); reading them all took most of a request.
+
+def publication(workspace: Workspace, month: str) -> Publication:
+    """Return a month's published lists, from this process's memory while still current.
+
+    This process keeps the month's entries after reading them once, and checks the month's
+    publication token on every call (one indexed look-up): a new publication of the month, by
+    any process, is read afresh. A month published before tokens existed is read from the
+    database every time (its token is empty).
+
+    Parameters
+    ----------
+    workspace : Workspace
+        The workspace.
+    month : str
+        The list month.
+
+    Returns
+    -------
+    Publication
+        The month's entries by patch, with the publication's token.
     """
-    e = ENTRIES_TABLE
-    query = (sa.select(e.c.patch, e.c.position, e.c.person_id, e.c.risk_band, e.c.movement,
-                       e.c.reason_kinds)
-             .where(e.c.month == month).order_by(e.c.patch, e.c.position))
-    if patches is not None:
-        query = query.where(e.c.patch.in_(list(patches)))
-    with _engine(workspace).connect() as con:
-        return [ListItem(patch, position, person, band, movement,
-                         tuple(k for k in (kinds or "").split(",") if k))
-                for patch, position, person, band, movement, kinds in con.execute(query)]
-
-
-def entries_at(workspace: Workspace, month: str,
-               items: Sequence[ListItem]) -> list[ListEntry]:
-    """Return the full entries of some list items (a page), in the items' order."""
-    if not items:
-        return []
-    e = ENTRIES_TABLE
-    wanted = {(i.patch, i.position) for i in items}
-    query = sa.select(e).where(e.c.month == month,
-                               e.c.person_id.in_([i.person_id for i in items]))
-    with _engine(workspace).connect() as con:
-        found = {(r["patch"], r["position"]): _entry(r) for r in con.execute(query).mappings()
-                 if (r["patch"], r["position"]) in wanted}
-    return [found[(i.patch, i.position)] for i in items]
+    eng = _engine(workspace)
+    p = PUBLICATIONS_TABLE
+    with eng.connect() as con:
+        token = con.execute(sa.select(p.c.token).where(p.c.month == month)).scalar()
+    key = (eng.url.render_as_string(hide_password=True), month)
+    cached = _PUBLISHED.get(key)
+    if token is not None and cached is not None and cached.token == token:
+        return cached
+    by_patch: dict[str, list[ListEntry]] = {}
+    for entry in list_entries(workspace, month):
+        by_patch.setdefault(entry.patch, []).append(entry)
+    found = Publication(month, token or "", {k: tuple(v) for k, v in by_patch.items()})
+    if token is not None:
+        with _PUBLISHED_LOCK:
+            _PUBLISHED[key] = found
+    return found
 
 
 def entry_for(workspace: Workspace, person_id: str, *, month: str | None = None,
@@ -456,8 +490,9 @@ def history_for(workspace: Workspace, person_id: str) -> list[ScorePoint]:
                        rank_in_patch=r["rank_in_patch"]) for r in rows]
 
 
-def actioned(workspace: Workspace, month: str, person_ids: Sequence[str]) -> set[str]:
-    """Return which of these residents have an action recorded for a list month.
+def actioned(workspace: Workspace, month: str, person_ids: Sequence[str] | None = None, *,
+             patches: Collection[str] | None = None) -> set[str]:
+    """Return which residents have an action recorded for a list month.
 
     Parameters
     ----------
@@ -465,23 +500,28 @@ def actioned(workspace: Workspace, month: str, person_ids: Sequence[str]) -> set
         The workspace.
     month : str
         The list month.
-    person_ids : sequence of str
-        The residents.
+    person_ids : sequence of str, optional
+        Only these residents.
+    patches : collection of str, optional
+        Only actions recorded on these patches' lists (an officer's).
 
     Returns
     -------
     set of str
-        Those with at least one action.
+        The residents with at least one action.
     """
     a = store.ACTIONS_TABLE
-    ids = list(person_ids)
-    found: set[str] = set()
+    query = sa.select(a.c.person_id).distinct().where(a.c.month == month)
+    if patches is not None:
+        query = query.where(a.c.patch.in_(sorted(patches)))
     with _engine(workspace).connect() as con:
+        if person_ids is None:
+            return set(con.execute(query).scalars())
+        ids = list(person_ids)
+        found: set[str] = set()
         for start in range(0, len(ids), 500):
-            found.update(con.execute(
-                sa.select(a.c.person_id).distinct()
-                .where(a.c.month == month, a.c.person_id.in_(ids[start:start + 500])))
-                .scalars())
+            found.update(con.execute(query.where(a.c.person_id.in_(ids[start:start + 500])))
+                         .scalars())
     return found
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import threading
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -112,6 +113,8 @@ ACTIONS_TABLE = sa.Table(
     sa.Column("note", sa.String(NOTE_LIMIT)),
     sa.Column("officer", sa.String(100), nullable=False),
     sa.Column("recorded_at", _TZ, nullable=False, index=True),
+    # the list page asks "who on these patches' lists has an action this month?" per request
+    sa.Index("ix_review_actions_month_patch", "month", "patch"),
 )
 
 STATE_TABLE = sa.Table(
@@ -339,9 +342,93 @@ def engine(workspace: Workspace, *, create: bool = True) -> Engine:
 def dispose_engines() -> None:
     """Close every pooled connection of the engines :func:`engine` kept (tests, shutdown)."""
     with _ENGINES_LOCK:
+        for writer in _WRITERS.values():
+            writer.stop()
+        _WRITERS.clear()
         for eng in _ENGINES.values():
             eng.dispose()
         _ENGINES.clear()
+
+
+@dataclass
+class _Pending:
+    row: dict[str, Any]
+    done: threading.Event
+    error: BaseException | None = None
+
+
+class _AuditWriter:
+    """Writes the audit events of a process's threads together: a group commit.
+
+    Every list page and resident page writes an audit event. Written one transaction each, 50
+    officers at once made the writers queue for SQLite's single write lock, and SQLite's busy
+    wait sleeps in steps of up to 100 ms: the slowest requests waited on it for seconds. Here
+    one thread per process and database takes every event waiting and inserts them in one
+    transaction, while each caller still waits until its own event is committed (so no page is
+    shown without its audit event, and a failed write fails the request).
+    """
+
+    _BATCH = 500
+
+    def __init__(self, eng: Engine) -> None:
+        self._engine = eng
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="audit-log-writer",
+                                        daemon=True)
+        self._thread.start()
+
+    def write(self, row: dict[str, Any]) -> None:
+        pending = _Pending(row, threading.Event())
+        self._queue.put(pending)
+        pending.done.wait()
+        if pending.error is not None:
+            raise RiskModelError(f"the audit log could not be written: {pending.error}",
+                                 hint="check the review database") from pending.error
+
+    def stop(self) -> None:
+        self._queue.put(None)
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self._BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                batch.append(more)
+            error: BaseException | None = None
+            try:
+                with self._engine.begin() as con:
+                    con.execute(AUDIT_TABLE.insert(), [p.row for p in batch])
+            except Exception as exc:  # reported to every caller of the batch
+                error = exc
+            for pending in batch:
+                pending.error = error
+                pending.done.set()
+
+
+#: Per process id and database URL: the audit writer (threads do not survive a fork).
+_WRITERS: dict[tuple[int, str], _AuditWriter] = {}
+
+
+def _audit_writer(workspace: Workspace) -> _AuditWriter:
+    eng = engine(workspace)
+    key = (os.getpid(), database_url(workspace))
+    with _ENGINES_LOCK:
+        writer = _WRITERS.get(key)
+        if writer is None or writer._engine is not eng:
+            if writer is not None:
+                writer.stop()
+            writer = _WRITERS[key] = _AuditWriter(eng)
+    return writer
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -395,7 +482,8 @@ def log_event(target: Workspace | Connection, event: str, *, username: str,
     ----------
     target : Workspace or sqlalchemy.engine.Connection
         The workspace, or a connection in an open transaction so the event is written together
-        with the change it records.
+        with the change it records. For a workspace the event is committed together with
+        other threads' waiting events (:class:`_AuditWriter`) before this returns.
     event : str
         One of :data:`EVENTS`.
     username : str
@@ -420,8 +508,7 @@ def log_event(target: Workspace | Connection, event: str, *, username: str,
     row = {"at": as_utc(at or datetime.now(UTC)), "username": username, "event": event,
            "detail": _detail_text(detail), "person_id": person_id, "ip": ip}
     if isinstance(target, Workspace):
-        with engine(target).begin() as con:
-            con.execute(AUDIT_TABLE.insert().values(**row))
+        _audit_writer(target).write(row)
     else:
         target.execute(AUDIT_TABLE.insert().values(**row))
 

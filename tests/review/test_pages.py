@@ -131,6 +131,37 @@ def test_publishing_a_month_again_gives_the_same_tables(ws: Workspace) -> None:
     assert first.address and f"UPRN {first.uprn}" in first.address
 
 
+def test_a_month_is_read_again_only_when_published_again(ws: Workspace) -> None:
+    """Each process keeps a month's lists; a new publication (from any process) replaces them."""
+    e, p = lists.ENTRIES_TABLE, lists.PUBLICATIONS_TABLE
+    first = lists.publication(ws, MONTHS[-1])
+    assert lists.publication(ws, MONTHS[-1]) is first
+    assert first.entries() == lists.list_entries(ws, MONTHS[-1])
+    assert first.entries(["South team"]) == entries(ws, "South team")
+    client = signed_in(ws, "north")
+    top = entries(ws, "North team")[0]
+    assert top.tenancy_ref is None or top.tenancy_ref in client.get("/my-list").text
+    with engine(ws).begin() as con:  # another process changing the table without publishing
+        con.execute(e.update().where(e.c.month == MONTHS[-1], e.c.person_id == top.person_id)
+                    .values(tenancy_ref="CHANGED-REF"))
+    assert lists.publication(ws, MONTHS[-1]) is first
+    assert "CHANGED-REF" not in client.get("/my-list").text
+    with engine(ws).begin() as con:  # ... and now publishing: a new token
+        con.execute(p.update().where(p.c.month == MONTHS[-1]).values(token="0" * 32))
+    again = lists.publication(ws, MONTHS[-1])
+    assert again is not first and again.token == "0" * 32
+    assert again.entries(["North team"])[0].tenancy_ref == "CHANGED-REF"
+    assert "CHANGED-REF" in client.get("/my-list").text
+    lists.publish_month(ws, MONTHS[-1])
+    assert lists.publication(ws, MONTHS[-1]).token not in (first.token, again.token)
+    assert "CHANGED-REF" not in client.get("/my-list").text
+    with engine(ws).begin() as con:  # a month published before tokens: read every time
+        con.execute(p.delete().where(p.c.month == MONTHS[-1]))
+    unstamped = lists.publication(ws, MONTHS[-1])
+    assert unstamped.token == "" and lists.publication(ws, MONTHS[-1]) is not unstamped
+    assert unstamped.entries() == lists.list_entries(ws, MONTHS[-1])
+
+
 def test_an_unscored_month_is_refused(ws: Workspace) -> None:
     from risk_model.errors import ConfigError, DataError
 
@@ -390,7 +421,9 @@ def test_an_administrator_sees_the_audit_log_and_no_resident(ws: Workspace) -> N
 
 def test_an_action_is_recorded_and_counted(ws: Workspace) -> None:
     client = signed_in(ws, "north")
+    colleague = signed_in(ws, "north2")
     north = entries(ws, "North team")
+    assert f"{len(north)} residents left to act on" in colleague.get("/my-list").text
     response = record(client, north[0].person_id, action="referred", service="Warm homes",
                       note="Spoke to them")
     assert response.status_code == 303
@@ -398,6 +431,9 @@ def test_an_action_is_recorded_and_counted(ws: Workspace) -> None:
     assert "Your action was recorded" in html
     assert "Referred to a service: Warm homes" in html
     assert f"{len(north) - 1} residents left to act on" in client.get("/my-list").text
+    seen = colleague.get("/my-list").text  # the same patch's page, kept before the action
+    assert f"{len(north) - 1} residents left to act on" in seen
+    assert seen.count("Action recorded") == 1
 
 
 def test_a_referral_needs_a_service_and_a_note_is_short(ws: Workspace) -> None:

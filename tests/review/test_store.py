@@ -200,6 +200,40 @@ def test_audit_log_refuses_unknown_events_and_secrets(review_ws: Workspace) -> N
     assert audit_events(review_ws) == []
 
 
+def test_events_from_many_threads_are_all_committed_before_each_call_returns(
+        review_ws: Workspace) -> None:
+    """The group commit: 40 threads at once; each event is readable as soon as its call ends."""
+    seen_at_return: list[bool] = []
+    lock = threading.Lock()
+    start = threading.Barrier(40)
+
+    def view(n: int) -> None:
+        start.wait()
+        log_event(review_ws, "view_list", username=f"officer{n}", detail={"page": n})
+        found = audit_events(review_ws, username=f"officer{n}")
+        with lock:
+            seen_at_return.append([e.detail for e in found] == [{"page": n}])
+
+    threads = [threading.Thread(target=view, args=(n,)) for n in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen_at_return == [True] * 40
+    assert len(audit_events(review_ws, events=["view_list"])) == 40
+
+
+def test_an_audit_event_that_cannot_be_written_fails_the_call(
+        sqlite_ws: Workspace) -> None:
+    from risk_model.errors import RiskModelError
+
+    log_event(sqlite_ws, "view_list", username="north")
+    with engine(sqlite_ws).begin() as con:  # the table gone: every insert fails
+        con.execute(sa.text("ALTER TABLE review_audit_log RENAME TO review_audit_log_gone"))
+    with pytest.raises(RiskModelError, match="audit log could not be written"):
+        log_event(sqlite_ws, "view_list", username="north")
+
+
 def test_audit_log_is_append_only(review_ws: Workspace) -> None:
     changers = [n for n in dir(store) if any(w in n.lower() for w in
                                              ("delete", "update", "remove", "edit", "purge"))]
