@@ -36,7 +36,7 @@ import secrets
 import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
@@ -536,7 +536,7 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
     @app.get("/analyst", response_class=HTMLResponse)
     def analyst_page(request: Request, user: Session = analyst) -> Response:
         rule = rule_for(ws())
-        rows = [{"month": r["month"], "patch": r["patch"],
+        rows = [{"month": r["month"], "patch": r["patch"], "listed_any": r["listed"] > 0,
                  "listed": suppress_count(r["listed"], rule),
                  "actioned": suppress_count(r["actioned"], rule),
                  "actions": {k: suppress_count(r["actions"].get(k, 0), rule) for k in ACTIONS}}
@@ -544,6 +544,33 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
         return _page(request, "analyst.html", {
             "title": "Lists and actions", "rows": rows, "action_labels": ACTIONS,
             "rule": rule}, user=user)
+
+    @app.get("/analyst/lists/{month}/{patch}", response_class=HTMLResponse)
+    def analyst_list(request: Request, month: str, patch: str, page: int = 1,
+                     user: Session = analyst) -> Response:
+        everyone = lists.publication(ws(), month).entries([patch])
+        if not everyone:
+            raise StarletteHTTPException(404)
+        done = lists.actioned(ws(), month, patches=[patch])
+        pages = max(1, -(-len(everyone) // PAGE_SIZE))
+        page = min(max(page, 1), pages)
+        start = (page - 1) * PAGE_SIZE
+        shown = everyone[start:start + PAGE_SIZE]
+        log_event(ws(), "view_list", username=user.username, ip=_ip(request),
+                  detail={"month": month, "patch": patch, "page": page, "shown": len(shown)})
+        here = f"/analyst/lists/{quote(month, safe='')}/{quote(patch, safe='')}"
+
+        def link(number: int) -> str:
+            return f"{here}?page={number}"
+
+        return _page(request, "analyst_list.html", {
+            "title": f"The {patch} list for {month}", "month": month, "patch": patch,
+            "entries": [(e, _percent_points(e.attributable_risk)) for e in shown],
+            "done": done, "total": len(everyone), "first": start + 1, "pages": pages,
+            "page_links": [{"number": n, "href": link(n), "current": n == page}
+                           for n in range(1, pages + 1)],
+            "previous_link": link(page - 1) if page > 1 else None,
+            "next_link": link(page + 1) if page < pages else None}, user=user)
 
     @app.get("/admin/audit-log", response_class=HTMLResponse)
     def audit_log(request: Request, event: str | None = None,
