@@ -9,6 +9,16 @@ reconciliation and a data-quality report (``quality``). See ``docs/data-contract
 
 from __future__ import annotations
 
+import warnings
+
+with warnings.catch_warnings():
+    # With PySpark installed (the [spark] extra), pandera imports pyspark.pandas, which warns on
+    # pandas 3 at import; risk_model's Spark code uses only pyspark.sql. Imported here, first,
+    # so the warning is not printed on every command.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                            category=FutureWarning)
+    import pandera.pandas  # noqa: F401 - imported once, quietly, for contracts and validate
+
 from risk_model.ingest.pseudonymise import KEY_ENV, PseudonymKey, load_key
 from risk_model.ingest.run import FileReconciliation, IngestResult, ingest
 
