@@ -462,9 +462,17 @@ def _ingest(
         report.finish({"workspace": str(ws.root), **summary})
 
 
+#: ``--engine`` of link, features and score (default: the workspace's ``engine.name`` setting).
+EngineOption = Annotated[str | None, typer.Option(
+    "--engine", help="duckdb (the embedded warehouse) or spark (pip install "
+    "'risk_model\\[spark]'; tables from the settings' engine: section, see docs/spark.md). "
+    "Default: the workspace's engine setting, else duckdb.")]
+
+
 def _link_step(workspace: Workspace, report: _Report, *, overwrite: bool,
                accept: float | None = None, review: float | None = None,
-               m_estimation: str | None = None, model: Path | None = None) -> Summary:
+               m_estimation: str | None = None, model: Path | None = None,
+               engine: str | None = None) -> Summary:
     from risk_model.linkage.person import LinkageSettings
     from risk_model.linkage.run import link
 
@@ -478,7 +486,7 @@ def _link_step(workspace: Workspace, report: _Report, *, overwrite: bool,
                           "nhs_number_links") from exc
     with report.stages("link") as stage:
         result = link(workspace, settings=settings, model=model, overwrite=overwrite,
-                      progress=stage)
+                      progress=stage, engine=engine)
     summary = result.to_dict()
     counts = summary["counts"]
     report.show(
@@ -509,6 +517,7 @@ def _link(
     model: Annotated[Path | None, typer.Option(
         help="Reuse a Splink model saved by an earlier run (reports/linkage/<run>-model.json) "
         "instead of estimating it again.")] = None,
+    engine: EngineOption = None,
     json_output: JsonOption = False,
     overwrite: OverwriteOption = False,
     verbose: VerboseOption = False,
@@ -522,7 +531,7 @@ def _link(
     with _reporting("link", json_output=json_output, verbose=verbose) as report:
         ws = Workspace.at(workspace)
         summary = _link_step(ws, report, overwrite=overwrite, accept=accept, review=review,
-                             m_estimation=m_estimation, model=model)
+                             m_estimation=m_estimation, model=model, engine=engine)
         report.finish({"workspace": str(ws.root), **summary})
 
 
@@ -538,12 +547,12 @@ def _as_of_dates(values: list[str]) -> list[_dt.date]:
 
 
 def _features_step(workspace: Workspace, report: _Report, as_of: list[_dt.date], *,
-                   overwrite: bool, lag_days: int = 0) -> Summary:
+                   overwrite: bool, lag_days: int = 0, engine: str | None = None) -> Summary:
     from risk_model.features.run import build_features
 
     with report.stages("features") as stage:
         result = build_features(workspace, as_of, lag_days=lag_days, overwrite=overwrite,
-                                progress=stage)
+                                progress=stage, engine=engine)
     summary = result.to_dict()
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for title in ("as of", "people", "features", "most often not known"):
@@ -593,6 +602,7 @@ def _features(
         min=0, help="Recording lag: leave out events from the last N days before each date.")
     ] = 0,
     workspace: WorkspaceOption = None,
+    engine: EngineOption = None,
     json_output: JsonOption = False,
     overwrite: OverwriteOption = False,
     verbose: VerboseOption = False,
@@ -606,7 +616,7 @@ def _features(
     with _reporting("features", json_output=json_output, verbose=verbose) as report:
         ws = Workspace.at(workspace)
         summary = _features_step(ws, report, _as_of_dates(as_of), overwrite=overwrite,
-                                 lag_days=lag_days)
+                                 lag_days=lag_days, engine=engine)
         report.finish({"workspace": str(ws.root), **summary})
 
 
@@ -730,13 +740,60 @@ def _promote(
         report.finish({"workspace": str(ws.root), **result})
 
 
+def _report_step(workspace: Workspace, report: _Report, name: str, version: str | None, *,
+                 overwrite: bool) -> Summary:
+    from risk_model.reports.run import build_reports
+
+    with report.stages(f"report {name}") as stage:
+        result = build_reports(workspace, name, version, overwrite=overwrite,
+                               progress=stage).to_dict()
+    verdict = "[green]passed[/]" if result["fairness_passed"] else "[red]failed[/]"
+    report.show(f"report {name} version {result['version']}: model card, transparency record, "
+                f"public explainer, data dictionary, data quality and linkage, fairness audit "
+                f"({verdict}); logged to MLflow run {result['mlflow_run_id']}; "
+                f"{result['seconds']:.1f} s")
+    if result["to_be_completed"]:
+        report.show(f"[yellow]{len(result['to_be_completed'])} owner detail(s) are to be "
+                    f"completed before publishing: set reports: "
+                    f"{escape(', '.join(result['to_be_completed']))} in "
+                    f"{escape(str(workspace.settings_file))}.[/]")
+    report.show(f"Open {escape(result['index'])}")
+    return result
+
+
+@app.command("report")
+def _report(
+    model: Annotated[str, typer.Argument(help="The model's name.")],
+    version: Annotated[str | None, typer.Argument(
+        help="The registered version (default: the champion, else the latest).")] = None,
+    workspace: WorkspaceOption = None,
+    json_output: JsonOption = False,
+    overwrite: OverwriteOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Write a model version's reports, generated from what is tracked, never by hand.
+
+    A model card (TRIPOD+AI items), an algorithmic transparency record (the UK ATRS's two
+    tiers), a plain-English explainer for residents, the data dictionary with the latest
+    data-quality and linkage figures, and the fairness audit, as standalone HTML with an
+    index.html, under reports/<model>/v<version>/ and in the version's MLflow run. Needs the
+    version's fairness audit (risk-model audit). Owner and contact details come from the
+    reports: section of settings.yaml. Small numbers are suppressed.
+    """
+    with _reporting("report", json_output=json_output, verbose=verbose) as report:
+        ws = Workspace.at(workspace)
+        report.finish({"workspace": str(ws.root),
+                       **_report_step(ws, report, model, version, overwrite=overwrite)})
+
+
 def _score_step(workspace: Workspace, report: _Report, month: str, *, model: str | None,
-                overwrite: bool, reasons_for: str = "listed") -> Summary:
+                overwrite: bool, reasons_for: str = "listed",
+                engine: str | None = None) -> Summary:
     from risk_model.scoring.run import score
 
     with report.stages(f"score {month}") as stage:
         result = score(workspace, month, model=model, overwrite=overwrite,
-                       reasons_for=reasons_for, progress=stage).to_dict()
+                       reasons_for=reasons_for, progress=stage, engine=engine).to_dict()
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left",
                   title=f"{month}: lists by patch ({result['model']} version "
                         f"{result['version']}, as of {result['as_of']})")
@@ -773,6 +830,7 @@ def _score(
         "--reasons-for", help="listed: reasons for the listed residents; everyone: exact "
         "reasons for every resident too (warehouse table resident_reasons).")] = "listed",
     workspace: WorkspaceOption = None,
+    engine: EngineOption = None,
     json_output: JsonOption = False,
     overwrite: OverwriteOption = False,
     verbose: VerboseOption = False,
@@ -790,7 +848,7 @@ def _score(
         ws = Workspace.at(workspace)
         report.finish({"workspace": str(ws.root),
                        **_score_step(ws, report, month, model=model, overwrite=overwrite,
-                                     reasons_for=reasons_for)})
+                                     reasons_for=reasons_for, engine=engine)})
 
 
 # --------------------------------------------------------------------------------------------
@@ -1080,6 +1138,30 @@ def _demo_score(run: _DemoRun) -> Summary:
                                    overwrite=run.overwrite) for month in _demo_months()]}
 
 
+def _demo_reports(run: _DemoRun) -> Summary:
+    """The reports of every model whose champion the demo promoted (models/ specs)."""
+    from risk_model.modelling.spec import load_specs
+    from risk_model.tracking import alias_version
+
+    done = []
+    for name in load_specs():
+        version = alias_version(run.workspace, name, "champion")
+        if version is not None:
+            done.append(_report_step(run.workspace, run.report, name, version,
+                                     overwrite=run.overwrite))
+    return {"models": done}
+
+
+def _demo_index(ws: Workspace) -> Path | None:
+    """The demo model's champion's reports index, if it was written."""
+    from risk_model.reports.run import report_folder
+    from risk_model.tracking import alias_version
+
+    version = alias_version(ws, _DEMO_MODEL, "champion")
+    index = None if version is None else report_folder(ws, _DEMO_MODEL, version) / "index.html"
+    return index if index is not None and index.exists() else None
+
+
 def _demo_review(run: _DemoRun) -> Summary:
     """Demo accounts for the review app: an officer per patch, an analyst, an administrator."""
     import secrets
@@ -1118,8 +1200,9 @@ def _demo_review(run: _DemoRun) -> Summary:
 def _final_next(ws: Workspace) -> str:
     last = _demo_months()[-1]
     return (
-        f"Next: the lists are in {ws.lists / last} (one CSV per patch); the fairness audit is "
-        f"under {ws.reports / 'audit'}; see every run with `mlflow ui --backend-store-uri "
+        f"Next: the lists are in {ws.lists / last} (one CSV per patch); the reports (model "
+        f"card, transparency record, public explainer, data dictionary, fairness audit) are "
+        f"{_demo_index(ws) or ws.reports}; see every run with `mlflow ui --backend-store-uri "
         f"sqlite:///{ws.mlflow / 'mlflow.db'}`; open the review app with `risk-model review "
         f"serve --workspace {ws.root}` at http://127.0.0.1:8000/ and sign in with an account "
         f"from {ws.root / _DEMO_ACCOUNTS} (officer1 works the first patch's list)."
@@ -1145,6 +1228,8 @@ _DEMO_STEPS: tuple[_DemoStep, ...] = (
               f"under {ws.reports / 'audit'}."),
     _DemoStep("score", _demo_score,
               lambda ws: f"Next: the lists are under {ws.lists}."),
+    _DemoStep("reports", _demo_reports,
+              lambda ws: f"Next: open {_demo_index(ws) or ws.reports} in a browser."),
     _DemoStep("review", _demo_review, _final_next),
 )
 
@@ -1162,7 +1247,8 @@ def _demo(
     """Run the main job end to end on embedded defaults, on synthetic data.
 
     Generates an area, ingests and links it, builds features, trains the emergency-admission
-    model, audits and promotes it, scores the last two months and makes review-app accounts.
+    model, audits and promotes it, scores the last two months, writes the champion's reports
+    (model card, transparency record, public explainer) and makes review-app accounts.
     """
     with _reporting("demo", json_output=json_output, verbose=verbose) as report:
         t0 = time.perf_counter()

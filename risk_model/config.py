@@ -29,10 +29,12 @@ _M = TypeVar("_M", bound=BaseModel)
 
 __all__ = [
     "ACTIONS",
+    "PLACEHOLDER",
     "SETTINGS_FILE",
     "WORKSPACE_ENV",
     "Patch",
     "Patches",
+    "Reports",
     "Scoring",
     "Settings",
     "SmallNumbers",
@@ -337,6 +339,137 @@ class Patches(BaseModel):
         return patch.capacity
 
 
+#: What an owner's detail reads until it is set in ``settings.yaml`` (``reports:``); the
+#: transparency record flags every field that still holds it.
+PLACEHOLDER = "to be completed by the owner"
+
+
+class Reports(BaseModel):
+    """The ``reports:`` section: who owns the model and how the public reaches them.
+
+    The model card, the transparency record and the public explainer
+    (``risk-model report``) take these details from here; a field left at
+    :data:`PLACEHOLDER` is flagged in the record as "to be completed by the owner".
+
+    Parameters
+    ----------
+    organisation : str
+        The organisation accountable for the tool (e.g. a council or an integrated care board).
+    team : str
+        The team that runs it day to day.
+    senior_responsible_owner : str
+        The role (not a person's name) accountable for the tool.
+    contact_email : str
+        Where questions about the tool go.
+    public_contact : str
+        How a member of the public asks a question, in plain words (an address, phone number
+        or web form).
+    website : str
+        Where the transparency record and the explainer are published.
+    local_opt_out : str
+        How a resident asks the organisation not to use their housing records.
+    national_opt_out_url : str
+        Where the NHS national data opt-out is explained and set.
+    supplier : str
+        Who built the tool, if anyone outside the organisation did.
+    impact_assessments : str
+        The data protection impact assessment and equality impact assessment: name, date and
+        where to read them.
+    phase : {"pre-deployment", "pilot", "production", "retired"}
+        The tool's phase, in the Algorithmic Transparency Recording Standard's terms.
+    retrain_months : int, default 12
+        Retrain at least this often; the model card says by when.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    organisation: str = PLACEHOLDER
+    team: str = PLACEHOLDER
+    senior_responsible_owner: str = PLACEHOLDER
+    contact_email: str = PLACEHOLDER
+    public_contact: str = PLACEHOLDER
+    website: str = PLACEHOLDER
+    local_opt_out: str = PLACEHOLDER
+    national_opt_out_url: str = "https://www.nhs.uk/your-nhs-data-matters/"
+    supplier: str = "none: built and run in-house with the open-source risk_model package"
+    impact_assessments: str = PLACEHOLDER
+    phase: Literal["pre-deployment", "pilot", "production", "retired"] = "pre-deployment"
+    retrain_months: int = 12
+
+    @field_validator("organisation", "team", "senior_responsible_owner", "contact_email",
+                     "public_contact", "website", "local_opt_out", "national_opt_out_url",
+                     "supplier", "impact_assessments", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"must be some text, got {value!r}")
+        return value.strip()
+
+    @field_validator("retrain_months", mode="before")
+    @classmethod
+    def _months(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 60:
+            raise ValueError(f"must be a whole number of months from 1 to 60, got {value!r}")
+        return value
+
+    def to_be_completed(self) -> list[str]:
+        """The fields still holding :data:`PLACEHOLDER`, for the record to flag."""
+        return [name for name, value in self if value == PLACEHOLDER]
+
+
+#: The engines the heavy steps (``link``, ``features``, ``score``) can run on.
+ENGINES = ("duckdb", "spark")
+
+
+class Engine(BaseModel):
+    """Which engine runs ``link``, ``features`` and ``score``, and where Spark's data live.
+
+    ``--engine`` on those commands overrides ``name``. With Spark (``pip install
+    "risk_model[spark]"``) the warehouse is a folder of tables, one Parquet (or Delta) folder
+    per table, instead of the DuckDB file; see ``docs/spark.md``.
+
+    Parameters
+    ----------
+    name : {"duckdb", "spark"}
+        The engine (default ``duckdb``: the embedded warehouse).
+    master : str, optional
+        Spark master, such as ``local[2]``; leave it out under ``spark-submit`` (which sets it).
+    tables : str, optional
+        Where the input tables are read: a path or URI (``s3a://``, ``abfss://``, ``hdfs://``)
+        holding one folder per warehouse table. Default: ``<workspace>/lake``.
+    outputs : str, optional
+        Where the steps write their tables (and read them back: ``person_homes``,
+        ``feature_snapshots``, ``scores``...). Default: the same as ``tables``.
+    format : {"parquet", "delta"}
+        The format of the input tables (Delta needs the delta-spark package on the cluster);
+        the steps write Parquet.
+    conf : dict of str to str
+        Extra Spark configuration (``spark.sql.shuffle.partitions: "8"``).
+
+    Examples
+    --------
+    >>> Engine.model_validate({"name": "spark", "master": "local[2]"}).name
+    'spark'
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Literal["duckdb", "spark"] = "duckdb"
+    master: str | None = None
+    tables: str | None = None
+    outputs: str | None = None
+    format: Literal["parquet", "delta"] = "parquet"
+    conf: dict[str, str] = {}
+
+    @field_validator("conf", mode="before")
+    @classmethod
+    def _conf_as_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): str(v).lower() if isinstance(v, bool) else str(v)
+                    for k, v in value.items()}
+        return value
+
+
 class Settings(BaseModel):
     """A workspace's settings (``<workspace>/settings.yaml``); each section is optional.
 
@@ -348,6 +481,10 @@ class Settings(BaseModel):
         The monthly scoring run (model, bands, hold-back, drift limits).
     patches : Patches, optional
         The patches lists are made for, and their capacity.
+    reports : Reports, optional
+        The owner and contact details the public reports name (``risk-model report``).
+    engine : Engine, optional
+        The engine of ``link``, ``features`` and ``score`` (DuckDB, or Spark and its tables).
 
     Examples
     --------
@@ -362,6 +499,8 @@ class Settings(BaseModel):
     small_numbers: SmallNumbers = SmallNumbers()
     scoring: Scoring = Scoring()
     patches: Patches = Patches()
+    reports: Reports = Reports()
+    engine: Engine = Engine()
 
     @model_validator(mode="before")
     @classmethod

@@ -60,10 +60,14 @@ __all__ = [
     "load_pyfunc",
     "model_versions",
     "open_run",
+    "read_artifact",
+    "read_model_artifact",
     "run_metrics",
+    "run_record",
     "runs",
     "set_alias",
     "set_version_tags",
+    "spark_udf",
     "start_run",
     "tracking_uri",
 ]
@@ -626,6 +630,131 @@ def run_metrics(workspace: Workspace, run_id: str) -> dict[str, float]:
     return dict(_client(workspace).get_run(run_id).data.metrics)
 
 
+def run_record(workspace: Workspace, run_id: str) -> dict[str, Any]:
+    """Return what a run recorded, for reports built from tracked data only.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        The workspace whose store (or ``MLFLOW_TRACKING_URI``) is read.
+    run_id : str
+        The MLflow run.
+
+    Returns
+    -------
+    dict
+        ``run_id``, ``run_name``, ``experiment`` (its name), ``status``, ``start_time`` and
+        ``end_time`` (milliseconds since the epoch), and the dicts ``params``, ``metrics``
+        (latest values) and ``tags``.
+
+    Raises
+    ------
+    ConfigError
+        If the run does not exist in the workspace's store.
+    """
+    from mlflow.exceptions import MlflowException
+
+    client = _client(workspace)
+    try:
+        run = client.get_run(run_id)
+    except MlflowException as exc:
+        raise ConfigError(f"no MLflow run {run_id} in {tracking_uri(workspace)}",
+                          hint="check MLFLOW_TRACKING_URI and the workspace") from exc
+    return {"run_id": run.info.run_id, "run_name": run.info.run_name,
+            "experiment": client.get_experiment(run.info.experiment_id).name,
+            "status": run.info.status, "start_time": run.info.start_time,
+            "end_time": run.info.end_time, "params": dict(run.data.params),
+            "metrics": dict(run.data.metrics), "tags": dict(run.data.tags)}
+
+
+def _download(uri: str | None, client: MlflowClient, run_id: str | None,
+              path: str) -> bytes | None:
+    """The bytes of one artifact, or ``None`` if it is not there."""
+    import tempfile
+
+    import mlflow.artifacts
+    from mlflow.exceptions import MlflowException
+
+    with tempfile.TemporaryDirectory(prefix="risk_model-artifact-") as folder, \
+            _quiet_downloads():
+        try:
+            if uri is None:
+                assert run_id is not None
+                local = client.download_artifacts(run_id, path, folder)
+            else:
+                local = mlflow.artifacts.download_artifacts(
+                    artifact_uri=f"{uri.rstrip('/')}/{path}", dst_path=folder)
+        except (MlflowException, OSError):
+            return None
+        target = Path(local)
+        return target.read_bytes() if target.is_file() else None
+
+
+@contextmanager
+def _quiet_downloads() -> Iterator[None]:
+    """No artifact progress bars on stderr while a report reads a few small files."""
+    name = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    before = os.environ.get(name)
+    os.environ[name] = "false"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
+def read_artifact(workspace: Workspace, run_id: str, path: str) -> bytes | None:
+    """Return one artifact file of a run (``evaluation.json``, ``audit/audit.json``).
+
+    Parameters
+    ----------
+    workspace : Workspace
+        The workspace whose store (or ``MLFLOW_TRACKING_URI``) is read.
+    run_id : str
+        The MLflow run.
+    path : str
+        The file's path inside the run's artifacts.
+
+    Returns
+    -------
+    bytes or None
+        The file's content; ``None`` if the run has no such file.
+    """
+    return _download(None, _client(workspace), run_id, path)
+
+
+def read_model_artifact(workspace: Workspace, name: str, version: str,
+                        path: str) -> bytes | None:
+    """Return one file bundled with a registered model version (``artifacts/features.json``).
+
+    Parameters
+    ----------
+    workspace : Workspace
+        The workspace whose registry (or ``MLFLOW_TRACKING_URI``) holds the model.
+    name : str
+        The registered model.
+    version : str
+        Its version.
+    path : str
+        The file's path inside the logged model.
+
+    Returns
+    -------
+    bytes or None
+        The file's content; ``None`` if the model has no such file.
+    """
+    from mlflow.exceptions import MlflowException
+
+    client = _client(workspace)
+    try:
+        location = client.get_model_version_download_uri(name, str(version))
+    except MlflowException:
+        return None
+    return _download(location, client, None, path)
+
+
 def open_run(workspace: Workspace, run_id: str) -> TrackedRun:
     """Return a handle to log more to an existing run (an audit adds to its training run).
 
@@ -655,3 +784,44 @@ def load_pyfunc(workspace: Workspace, uri: str) -> Any:
     client = _client(workspace)
     with _fluent_uris(client.tracking_uri, client._registry_uri):
         return mlflow.pyfunc.load_model(uri)
+
+
+def spark_udf(workspace: Workspace, spark: Any, uri: str, *,
+              result_type: str = "double") -> Any:
+    """Return a registered pyfunc model as a Spark UDF (``mlflow.pyfunc.spark_udf``).
+
+    The model is read from the workspace's registry (or ``MLFLOW_TRACKING_URI``) once, on the
+    driver, and shipped to the executors by MLflow; they run it in their own Python
+    (``env_manager="local"``: the cluster's environment must have risk_model installed).
+
+    Parameters
+    ----------
+    workspace : Workspace
+        The workspace whose registry holds the model.
+    spark : pyspark.sql.SparkSession
+        The session.
+    uri : str
+        ``models:/name/3`` or ``models:/name@champion``.
+    result_type : str, optional
+        The UDF's Spark type.
+
+    Returns
+    -------
+    pyspark.sql.functions.udf
+        Call it on a struct of the model's input columns.
+    """
+    import mlflow
+
+    client = _client(workspace)
+    # MLflow warns that env_manager="local" does not rebuild the training environment: that
+    # is the choice here (the cluster runs risk_model's own environment), and the warning would
+    # reach stdout, which --json keeps for its one object
+    pyfunc_log = logging.getLogger("mlflow.pyfunc")
+    level = pyfunc_log.level
+    pyfunc_log.setLevel(logging.ERROR)
+    try:
+        with _fluent_uris(client.tracking_uri, client._registry_uri), _quiet_downloads():
+            return mlflow.pyfunc.spark_udf(spark, uri, result_type=result_type,
+                                           env_manager="local")
+    finally:
+        pyfunc_log.setLevel(level)

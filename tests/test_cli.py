@@ -243,7 +243,7 @@ def test_demo_runs_its_steps_and_says_what_next(runner: CliRunner, tmp_path: Pat
     assert (payload["ok"], payload["command"]) == (True, "demo")
     assert [step["step"] for step in payload["steps"]] == ["synth", "ingest", "link",
                                                            "features", "model", "score",
-                                                           "review"]
+                                                           "reports", "review"]
     synth = payload["steps"][0]["summary"]
     assert (synth["residents"], synth["months"], synth["seed"], synth["format"]) == (
         4000, 48, 1, "csv")
@@ -267,7 +267,13 @@ def test_demo_runs_its_steps_and_says_what_next(runner: CliRunner, tmp_path: Pat
     assert [m["month"] for m in scored] == ["2025-02", "2025-03"]
     assert all(m["counts"]["listed"] > 0 for m in scored)
     assert (ws / "lists" / "2025-03" / "summary.json").exists()
-    review = payload["steps"][6]["summary"]
+    reported = payload["steps"][6]["summary"]["models"]
+    assert [(r["model"], r["version"]) for r in reported] == [("emergency_admission_12m", "1")]
+    index = ws.resolve() / "reports" / "emergency_admission_12m" / "v1" / "index.html"
+    assert reported[0]["index"] == str(index) and index.exists()
+    assert {"model-card.html", "transparency-record.html", "explainer.html",
+            "data-dictionary.html"} <= set(reported[0]["files"])
+    review = payload["steps"][7]["summary"]
     assert [a["user"] for a in review["accounts"]][-2:] == ["analyst", "admin"]
     assert review["accounts"][0]["role"] == "housing_officer" and review["accounts"][0]["patches"]
     accounts = ws / "demo-accounts.txt"
@@ -291,7 +297,20 @@ def test_demo_runs_its_steps_and_says_what_next(runner: CliRunner, tmp_path: Pat
     assert str(ws.resolve() / "lists" / "2025-03") in last
     assert f"risk-model review serve --workspace {ws.resolve()}" in last
     assert str(ws.resolve() / "demo-accounts.txt") in last
+    # where the reports are: the new champion's (the second run trained version 2)
+    shown = Path(last.split("the reports (")[1].split(" are ")[1].split(";")[0])
+    assert shown == index.parent.parent / "v2" / "index.html" and shown.exists()
     assert "mlflow ui --backend-store-uri sqlite:///" in last
+
+
+def test_report_without_a_model_says_how_to_make_one(runner: CliRunner, tmp_path: Path):
+    result = runner.invoke(app, ["report", "emergency_admission_12m", "--workspace",
+                                 str(tmp_path / "ws"), "--json"])
+    assert result.exit_code == 1
+    payload = _json(result)
+    assert payload["ok"] is False and payload["error"]["type"] == "ConfigError"
+    assert "risk-model train emergency_admission_12m" in payload["error"]["message"]
+    assert "risk-model audit emergency_admission_12m" in payload["error"]["message"]
 
 
 # ---- ingest ----------------------------------------------------------------------------------
