@@ -12,6 +12,11 @@ the label counts per model, with small numbers suppressed under the workspace's 
 ``reports/features.json`` and ``reports/features/<as_of>.json``, the data dictionary to
 ``reports/data_dictionary.{md,html}``, and everything to an MLflow run (experiment
 ``features``).
+
+With the Spark engine (``engine="spark"``, ``--engine spark``) the same SQL runs on Spark
+(:class:`risk_model.spark.SparkConnection`) and the tables go to the lake's outputs instead,
+all or nothing: ``feature_snapshots/as_of=<date>/``, ``outcome_labels/as_of=<date>/`` and
+``feature_runs/run_id=<run>/``; the reports and the MLflow run are the same.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import duckdb
 
 from risk_model.config import Workspace
 from risk_model.disclosure import SuppressionRule, rule_for, suppress_count, suppressed_rate
+from risk_model.engine import SQL_ERRORS, connect, engine_name, is_spark, table_names
 from risk_model.errors import ConfigError, DataError, OutputExistsError
 from risk_model.features.catalogue import NOT_KNOWN, Catalogue, load_catalogue
 from risk_model.features.outcomes import LABELS_TABLE, STATUSES, label_sql
@@ -123,7 +129,7 @@ def _labels(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
     sql = " UNION ALL ".join(f"({label_sql(s, catalogue, as_of)})" for s in specs.values())
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
-    except duckdb.Error as exc:
+    except SQL_ERRORS as exc:
         raise DataError(f"outcome labels as of {as_of} failed: {exc}",
                         hint="check the outcome `view` and `where` in models/*.yaml") from exc
     rows = con.execute(f"SELECT model, status, count(*) FROM {table} GROUP BY 1, 2").fetchall()
@@ -146,13 +152,13 @@ def _labels(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
 def _check_ready(con: duckdb.DuckDBPyConnection, workspace: Workspace, dates: list[date],
                  digest: str, *, overwrite: bool) -> bool:
     """Refuse to overwrite; return True when existing snapshots must be dropped first."""
-    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    tables = table_names(con)
     missing = [t for t in _NEEDED if t not in tables]
     if missing:
         hint = ("run `risk-model link` first" if "person_homes" in missing
                 else "run `risk-model ingest` and `risk-model link` first")
-        raise DataError(f"the warehouse {workspace.warehouse} has no {', '.join(missing)}",
-                        hint=hint)
+        where = con.lake.tables if is_spark(con) else workspace.warehouse
+        raise DataError(f"the warehouse {where} has no {', '.join(missing)}", hint=hint)
     if RUNS_TABLE not in tables:
         return False
     built = con.execute(f"SELECT CAST(as_of AS DATE), catalogue_digest FROM {RUNS_TABLE} "
@@ -173,6 +179,9 @@ def _check_ready(con: duckdb.DuckDBPyConnection, workspace: Workspace, dates: li
 
 def _write(con: duckdb.DuckDBPyConnection, built: list[tuple[Snapshot, str]],
            runs: list[dict[str, Any]], *, drop_old: bool) -> None:
+    if is_spark(con):
+        _write_lake(con, built, runs, drop_old=drop_old)
+        return
     con.execute("BEGIN TRANSACTION")
     try:
         if drop_old:
@@ -202,10 +211,30 @@ def _write(con: duckdb.DuckDBPyConnection, built: list[tuple[Snapshot, str]],
         raise
 
 
+def _write_lake(con: Any, built: list[tuple[Snapshot, str]], runs: list[dict[str, Any]], *,
+                drop_old: bool) -> None:
+    """The Spark engine's :func:`_write`: each date's partitions and the run, all or nothing."""
+    import pandas as pd
+
+    from risk_model.spark import Write
+
+    writes = []
+    for snap, labels in built:
+        day = snap.as_of.isoformat()
+        writes.append(Write(SNAPSHOTS_TABLE, con.table(snap.table), ("as_of", day)))
+        writes.append(Write(LABELS_TABLE, con.table(labels), ("as_of", day)))
+    frame = pd.DataFrame([{**run, "summary": json.dumps(run["summary"])} for run in runs])
+    schema = ("run_id string, as_of date, cutoff date, lag_days int, rows bigint, features int, "
+              "catalogue_digest string, built_at timestamp, summary string")
+    writes.append(Write(RUNS_TABLE, con.frame(frame, schema), ("run_id", runs[0]["run_id"])))
+    con.commit(writes, drop=(SNAPSHOTS_TABLE, LABELS_TABLE, RUNS_TABLE) if drop_old else ())
+
+
 def build_features(workspace: Workspace, as_of: Sequence[date], *, lag_days: int = 0,
                    overwrite: bool = False, catalogue: Catalogue | None = None,
                    specs: dict[str, ModelSpec] | None = None,
-                   progress: Callable[[str], None] | None = None) -> FeatureResult:
+                   progress: Callable[[str], None] | None = None,
+                   engine: str | None = None) -> FeatureResult:
     """Build snapshots and outcome labels for as-of dates and write them to the warehouse.
 
     Parameters
@@ -224,6 +253,8 @@ def build_features(workspace: Workspace, as_of: Sequence[date], *, lag_days: int
         Default: :func:`load_specs` (``models/``).
     progress : callable, optional
         Called with a short message at each stage.
+    engine : {"duckdb", "spark"}, optional
+        Where the SQL runs and the tables go (default: the workspace's ``engine`` setting).
 
     Returns
     -------
@@ -237,14 +268,16 @@ def build_features(workspace: Workspace, as_of: Sequence[date], *, lag_days: int
     DataError
         If the warehouse is not ready or a definition fails on it.
     ConfigError
-        If no date is given or the workspace's ``settings.yaml`` is not valid.
+        If no date is given, the workspace's ``settings.yaml`` is not valid, or Spark is
+        asked for and not installed.
     """
     t0 = time.perf_counter()
     note = progress or (lambda message: log.debug("features: %s", message))
     dates = sorted(set(as_of))
     if not dates:
         raise ConfigError("give at least one as-of date", hint="--as-of YYYY-MM-DD")
-    if not workspace.warehouse.exists():
+    engine = engine_name(workspace, engine)
+    if engine == "duckdb" and not workspace.warehouse.exists():
         raise DataError(f"no warehouse at {workspace.warehouse}",
                         hint="run `risk-model ingest` and `risk-model link` first")
     rule = rule_for(workspace)
@@ -254,7 +287,7 @@ def build_features(workspace: Workspace, as_of: Sequence[date], *, lag_days: int
     built_at = datetime.now(UTC).replace(tzinfo=None)
 
     summaries: list[dict[str, Any]] = []
-    with duckdb.connect(str(workspace.warehouse)) as con:
+    with connect(workspace, engine) as con:
         drop_old = _check_ready(con, workspace, dates, catalogue.digest, overwrite=overwrite)
         built: list[tuple[Snapshot, str]] = []
         runs: list[dict[str, Any]] = []

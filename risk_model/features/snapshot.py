@@ -6,10 +6,11 @@ before the **cut-off** (the as-of date minus an optional recording lag) are read
 is applied here, for every view, not left to each definition: a view's rows are filtered on its
 ``date`` column before any aggregate sees them, and each feature's window only narrows that.
 
-The SQL is generated from the catalogue for a :class:`Dialect` (DuckDB here; the dialect holds
-the few expressions that differ between engines, so Spark SQL can be added without a second
-copy of any definition). :func:`snapshot_sql` returns the statements; :func:`build_snapshot`
-runs them on a connection and returns the snapshot as a relation.
+The SQL is generated from the catalogue in DuckDB's dialect (:class:`Dialect` holds the few
+expressions an engine spells its own way). :func:`snapshot_sql` returns the statements;
+:func:`build_snapshot` runs them on a connection and returns the snapshot as a relation. On
+the Spark engine the connection is a :class:`risk_model.spark.SparkConnection`, which
+translates the same statements to Spark SQL with sqlglot: one definition, never a second copy.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import date, timedelta
 
 import duckdb
 
+from risk_model.engine import SQL_ERRORS
 from risk_model.errors import ConfigError, DataError
 from risk_model.features.catalogue import NOT_KNOWN, Catalogue, Feature, Window
 from risk_model.features.population import POPULATION_TABLE, population_sql
@@ -260,7 +262,7 @@ class Snapshot:
 def _step(con: duckdb.DuckDBPyConnection, sql: str, step: str) -> None:
     try:
         con.execute(sql)
-    except duckdb.Error as exc:
+    except SQL_ERRORS as exc:
         raise DataError(f"feature snapshot step {step!r} failed: {exc}",
                         hint=f"check the definition in features/; the SQL was:\n{sql}") from exc
 
@@ -288,7 +290,7 @@ def build_snapshot(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, as_of: 
 
     Parameters
     ----------
-    con : duckdb.DuckDBPyConnection
+    con : duckdb.DuckDBPyConnection or risk_model.spark.SparkConnection
         The warehouse (read access is enough: only temporary relations are created).
     catalogue : Catalogue
         The feature catalogue.

@@ -55,6 +55,7 @@ import pandas as pd
 
 from risk_model.codes import ETHNIC_GROUP_OF, age_band
 from risk_model.disclosure import SuppressionRule, suppress_count, suppressed_rate
+from risk_model.engine import column_names, table_names
 from risk_model.errors import ConfigError, DataError
 
 __all__ = [
@@ -591,10 +592,9 @@ def summarise_address_matching(con: duckdb.DuckDBPyConnection, *, as_of: date | 
         If the warehouse has no matched ``gp_registrations`` table.
     """
     rule = rule or SuppressionRule()
-    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    if "gp_registrations" not in tables or "uprn_match_method" not in {
-            r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE "
-                                      "table_name = 'gp_registrations'").fetchall()}:
+    tables = table_names(con)
+    if "gp_registrations" not in tables or \
+            "uprn_match_method" not in column_names(con, "gp_registrations"):
         raise DataError("the warehouse has no gp_registrations with address matches",
                         hint="run `risk-model ingest` on a landing zone with gp_registrations")
     if as_of is None:

@@ -21,6 +21,11 @@ steps, each of which only ever sees pseudonyms, coarsened dates and UPRNs:
    most one resident (an exact link wins, then the higher weight). Candidates from
    ``review_probability`` up that are not accepted go to the clerical-review queue with the
    evidence (which fields agreed), never an identifier.
+
+The records, the Splink settings and the resolution are written once. The pairs are scored by
+Splink's DuckDB backend, or on the Spark engine by its Spark backend
+(:func:`risk_model.spark.linkage.score_pairs`) with the same settings and, given a saved model,
+the same parameters.
 """
 
 from __future__ import annotations
@@ -35,11 +40,19 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from risk_model.engine import is_spark, table_names
+
 __all__ = [
     "EVIDENCE_LABELS",
+    "RECORD_COLUMNS",
     "LinkageSettings",
     "PersonLinkage",
+    "health_sql",
+    "housing_sql",
     "link_persons",
+    "read_predictions",
+    "splink_settings",
+    "train_model",
 ]
 
 log = logging.getLogger(__name__)
@@ -116,12 +129,13 @@ class LinkageSettings:
         return asdict(self)
 
 
-_RECORD_COLUMNS = ("unique_id", "forename_pseudo", "forename_phonetic", "surname_pseudo",
+#: The columns of the records Splink compares (both sides).
+RECORD_COLUMNS = ("unique_id", "forename_pseudo", "forename_phonetic", "surname_pseudo",
                    "surname_phonetic", "dob_pseudo", "dob_swapped_pseudo", "birth_year",
                    "birth_month", "sex", "uprns", "home_uprn")
 
 
-def _housing_sql(db: str = "") -> str:
+def housing_sql(db: str = "") -> str:
     """One record per housing resident, at their tenancy's home (``db``: schema prefix)."""
     return f"""
         SELECT r.resident_id_pseudo AS unique_id, r.tenancy_ref, r.nhs_pseudo,
@@ -134,7 +148,7 @@ def _housing_sql(db: str = "") -> str:
     """
 
 
-def _health_sql(db: str = "") -> str:
+def health_sql(db: str = "") -> str:
     """One record per health person (NHS-number pseudonym in GP data).
 
     Names, date of birth and sex come from the person's latest registration (a short duplicate
@@ -157,11 +171,22 @@ def _health_sql(db: str = "") -> str:
     """
 
 
-def _settings() -> dict[str, Any]:
-    """The Splink settings, declared once (comparisons, blocking), as a plain dict.
+def splink_settings(dialect: str = "duckdb") -> dict[str, Any]:
+    """Return the Splink settings, declared once (comparisons, blocking), as a plain dict.
 
     The m probabilities given here are only EM's starting point (what a record-linkage
     practitioner would guess); the estimated values replace them.
+
+    Parameters
+    ----------
+    dialect : {"duckdb", "spark"}, optional
+        The backend the SQL is written for: Splink turns the declaration into that dialect's
+        SQL (the custom levels are written in DuckDB's and translated by Splink with sqlglot).
+
+    Returns
+    -------
+    dict
+        Splink settings.
     """
     from splink import SettingsCreator, block_on
     from splink import comparison_level_library as cll
@@ -187,7 +212,7 @@ def _settings() -> dict[str, Any]:
             cll.ExactMatchLevel("dob_pseudo").configure(m_probability=0.95),
             cll.CustomLevel("dob_swapped_pseudo_l = dob_pseudo_r "
                             "OR dob_pseudo_l = dob_swapped_pseudo_r",
-                            label_for_charts="day and month swapped")
+                            label_for_charts="day and month swapped", base_dialect_str="duckdb")
             .configure(m_probability=0.01),
             cll.And(cll.ExactMatchLevel("birth_year"), cll.ExactMatchLevel("birth_month"))
             .configure(m_probability=0.01),
@@ -203,8 +228,9 @@ def _settings() -> dict[str, Any]:
         output_column_name="home",
         comparison_description="home: a UPRN in common with any GP-registered address",
         comparison_levels=[
-            cll.CustomLevel("len(uprns_l) = 0 OR len(uprns_r) = 0",
-                            label_for_charts="no home known").configure(is_null_level=True),
+            cll.CustomLevel("array_length(uprns_l) = 0 OR array_length(uprns_r) = 0",
+                            label_for_charts="no home known", base_dialect_str="duckdb")
+            .configure(is_null_level=True),
             cll.ArrayIntersectLevel("uprns", min_intersection=1).configure(m_probability=0.8),
             cll.ElseLevel().configure(m_probability=0.2),
         ])
@@ -226,7 +252,7 @@ def _settings() -> dict[str, Any]:
         additional_columns_to_retain=[],
         probability_two_random_records_match=1e-4,  # replaced by the estimate
     )
-    return creator.get_settings("duckdb").as_dict()
+    return creator.get_settings(dialect).as_dict()
 
 
 @dataclass
@@ -275,7 +301,7 @@ def link_persons(warehouse: duckdb.DuckDBPyConnection, *,
 
     Parameters
     ----------
-    warehouse : duckdb.DuckDBPyConnection
+    warehouse : duckdb.DuckDBPyConnection or risk_model.spark.SparkConnection
         The warehouse (read only is enough).
     settings : LinkageSettings, optional
         Thresholds and resources; defaults as documented there.
@@ -293,12 +319,12 @@ def link_persons(warehouse: duckdb.DuckDBPyConnection, *,
     settings = settings or LinkageSettings()
     note = note or (lambda _m: None)
     opted_sql = (f"COALESCE(h.nhs_pseudo IN (SELECT nhs_pseudo FROM {_OPT_OUTS}), false)"
-                 if _has(warehouse, _OPT_OUTS) else "false")
+                 if _OPT_OUTS in table_names(warehouse) else "false")
     housing = warehouse.execute(f"""
         SELECT h.unique_id, h.tenancy_ref, h.nhs_pseudo,
                h.nhs_pseudo IN (SELECT nhs_pseudo FROM gp_registrations) AS registered,
                {opted_sql} AS opted
-        FROM ({_housing_sql()}) h""").df()
+        FROM ({housing_sql()}) h""").df()
     n_health = warehouse.execute("SELECT count(DISTINCT nhs_pseudo) FROM gp_registrations"
                                  ).fetchone()[0]
 
@@ -318,7 +344,12 @@ def link_persons(warehouse: duckdb.DuckDBPyConnection, *,
     note("estimating the linkage model")
     labels = pd.DataFrame({"unique_id_l": housing.loc[exact, "unique_id"].to_numpy(),
                            "unique_id_r": housing.loc[exact, "nhs_pseudo"].to_numpy()})
-    scored, histogram, trained = _score(_path_of(warehouse), labels, settings, model)
+    if is_spark(warehouse):
+        from risk_model.spark.linkage import score_pairs
+
+        scored, histogram, trained = score_pairs(warehouse, labels, settings, model)
+    else:
+        scored, histogram, trained = _score(_path_of(warehouse), labels, settings, model)
     # every resident was scored; only those without an NHS number are linked by the model,
     # the others show how the model does where the answer is known
     candidates = scored[scored["resident_id_pseudo"].isin(housing.loc[~has_nhs, "unique_id"])]
@@ -382,11 +413,6 @@ def _path_of(con: duckdb.DuckDBPyConnection) -> str:
     return str(path)
 
 
-def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
-                            [table]).fetchone()[0])
-
-
 def _score(warehouse: str, labels: pd.DataFrame, settings: LinkageSettings,
            model: dict[str, Any] | None,
            ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
@@ -405,13 +431,13 @@ def _score(warehouse: str, labels: pd.DataFrame, settings: LinkageSettings,
         con.execute(f"SET temp_directory = '{_spill_dir()}'")  # spill, never die, when large
         quoted = warehouse.replace("'", "''")
         con.execute(f"ATTACH '{quoted}' AS wh (READ_ONLY)")
-        columns = ", ".join(_RECORD_COLUMNS)
-        con.execute(f"CREATE TABLE housing AS SELECT {columns} FROM ({_housing_sql('wh.')})")
-        con.execute(f"CREATE TABLE health AS SELECT {columns} FROM ({_health_sql('wh.')})")
+        columns = ", ".join(RECORD_COLUMNS)
+        con.execute(f"CREATE TABLE housing AS SELECT {columns} FROM ({housing_sql('wh.')})")
+        con.execute(f"CREATE TABLE health AS SELECT {columns} FROM ({health_sql('wh.')})")
         con.execute("DETACH wh")
         empty = [t for t in ("housing", "health")
                  if not con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]]
-        spec = model or _settings()
+        spec = model or splink_settings()
         if empty:
             return _empty_candidates(), pd.DataFrame({"match_weight_bin": [], "pairs": []}), spec
         db = DuckDBAPI(connection=con)
@@ -419,32 +445,64 @@ def _score(warehouse: str, labels: pd.DataFrame, settings: LinkageSettings,
                         input_table_aliases=["housing", "health"],
                         set_up_basic_logging=False)  # the CLI owns logging
         if model is None:
-            _train(linker, con, labels, settings)
+            train_model(linker, labels, settings)
         trained = linker.misc.save_model_to_json()
         predictions = linker.inference.predict()
-        table = predictions.physical_name
-        histogram = con.execute(f"""
-            SELECT floor(match_weight) AS match_weight_bin, count(*) AS pairs
-            FROM {table} GROUP BY 1 ORDER BY 1""").df()
-        gammas = ", ".join(f"gamma_{c}" for c in EVIDENCE_LABELS)
-        candidates = con.execute(f"""
-            SELECT CASE WHEN source_dataset_l = 'housing' THEN unique_id_l ELSE unique_id_r END
-                       AS resident_id_pseudo,
-                   CASE WHEN source_dataset_l = 'housing' THEN unique_id_r ELSE unique_id_l END
-                       AS nhs_pseudo,
-                   match_weight, match_probability, {gammas}
-            FROM {table}
-            WHERE match_probability >= ?
-            ORDER BY resident_id_pseudo, match_weight DESC, nhs_pseudo
-        """, [settings.review_probability]).df()
+        candidates, histogram = read_predictions(con, predictions.physical_name, settings)
         return candidates, histogram, trained
     finally:
         con.close()
 
 
-def _train(linker: Any, con: duckdb.DuckDBPyConnection, labels: pd.DataFrame,
-           settings: LinkageSettings) -> None:
-    """Estimate the prior, u and m; Splink's chatter goes to this module's DEBUG log."""
+def read_predictions(con: Any, table: str, settings: LinkageSettings,
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read Splink's scored pairs: candidates from the review probability up, and the histogram.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection or risk_model.spark.SparkConnection
+        The engine holding the predictions.
+    table : str
+        Splink's predictions table.
+    settings : LinkageSettings
+        For the review probability.
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        The candidates (resident, person, weight, probability, gamma per field), ordered by
+        resident then weight; and the count of all pairs by whole match weight.
+    """
+    histogram = con.execute(f"""
+        SELECT floor(match_weight) AS match_weight_bin, count(*) AS pairs
+        FROM {table} GROUP BY 1 ORDER BY 1""").df()
+    gammas = ", ".join(f"gamma_{c}" for c in EVIDENCE_LABELS)
+    candidates = con.execute(f"""
+        SELECT CASE WHEN source_dataset_l = 'housing' THEN unique_id_l ELSE unique_id_r END
+                   AS resident_id_pseudo,
+               CASE WHEN source_dataset_l = 'housing' THEN unique_id_r ELSE unique_id_l END
+                   AS nhs_pseudo,
+               match_weight, match_probability, {gammas}
+        FROM {table}
+        WHERE match_probability >= ?
+        ORDER BY resident_id_pseudo, match_weight DESC, nhs_pseudo
+    """, [settings.review_probability]).df()
+    return candidates, histogram
+
+
+def train_model(linker: Any, labels: pd.DataFrame, settings: LinkageSettings) -> None:
+    """Estimate the prior, u and m on any Splink backend (its chatter: this module's DEBUG log).
+
+    Parameters
+    ----------
+    linker : splink.Linker
+        The linker, with the records of both sides.
+    labels : pandas.DataFrame
+        The NHS-number links (``unique_id_l`` resident, ``unique_id_r`` person), for
+        ``m_estimation="nhs_number_links"``.
+    settings : LinkageSettings
+        How to estimate.
+    """
     from splink import block_on
 
     splink_log = logging.getLogger("splink")
@@ -460,9 +518,9 @@ def _train(linker: Any, con: duckdb.DuckDBPyConnection, labels: pd.DataFrame,
         if settings.m_estimation == "nhs_number_links" and len(labels) >= _MIN_LABELS:
             # residents whose NHS number links them exactly show how each field agrees in
             # a true match
-            con.register("nhs_links_in", labels.assign(
-                source_dataset_l="housing", source_dataset_r="health"))
-            con.execute("CREATE TABLE nhs_links AS SELECT * FROM nhs_links_in")
+            linker.table_management.register_table(
+                labels.assign(source_dataset_l="housing", source_dataset_r="health"),
+                "nhs_links", overwrite=True)
             linker.training.estimate_m_from_pairwise_labels("nhs_links")
         else:
             # expectation maximisation, no labels: on pairs sharing a birth date (teaches

@@ -17,7 +17,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-__all__ = ["HOMES_TABLE", "build_homes", "homes_on"]
+__all__ = ["HOMES_TABLE", "build_homes", "homes_on", "homes_sql"]
 
 HOMES_TABLE = "person_homes"
 
@@ -32,8 +32,23 @@ def build_homes(con: duckdb.DuckDBPyConnection, links_table: str) -> None:
     links_table : str
         The table of resident-to-person links (``resident_id_pseudo``, ``nhs_pseudo``).
     """
-    con.execute(f"""
-        CREATE OR REPLACE TABLE {HOMES_TABLE} AS
+    con.execute(f"CREATE OR REPLACE TABLE {HOMES_TABLE} AS {homes_sql(links_table)}")
+
+
+def homes_sql(links_table: str) -> str:
+    """Return the ``SELECT`` of every home spell (the rows of :data:`HOMES_TABLE`).
+
+    Parameters
+    ----------
+    links_table : str
+        The table of resident-to-person links (``resident_id_pseudo``, ``nhs_pseudo``).
+
+    Returns
+    -------
+    str
+        DuckDB SQL (the Spark engine translates it).
+    """
+    return f"""
         WITH spells AS (
             SELECT l.nhs_pseudo AS person_id, t.uprn,
                    greatest(r.start_date, t.start_date) AS from_date,
@@ -54,7 +69,7 @@ def build_homes(con: duckdb.DuckDBPyConnection, links_table: str) -> None:
         SELECT s.*, g.lsoa_code, g.tenure
         FROM spells s LEFT JOIN gazetteer g ON g.uprn = s.uprn
         ORDER BY person_id, from_date, priority
-    """)
+    """
 
 
 def homes_on(con: duckdb.DuckDBPyConnection, when: date) -> pd.DataFrame:

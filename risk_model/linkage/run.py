@@ -15,6 +15,10 @@ in one DuckDB transaction, so a failure leaves the previous linkage in place:
 Then the linkage report (``reports/linkage.json`` and ``.html``, plus a copy per run under
 ``reports/linkage/``) and an MLflow run in the ``linkage`` experiment. Its group tables are
 suppressed under the workspace's small-number rule (:func:`risk_model.disclosure.rule_for`).
+
+On the Spark engine (``engine="spark"``) the same steps read the lake's tables, Splink scores
+the pairs on Spark, and the same tables are written to the lake's outputs, all or nothing
+(:meth:`risk_model.spark.SparkConnection.commit`; ``linkage_runs`` one folder per run).
 """
 
 from __future__ import annotations
@@ -35,11 +39,12 @@ import pandas as pd
 
 from risk_model.config import Workspace
 from risk_model.disclosure import SuppressionRule, rule_for
+from risk_model.engine import connect, engine_name, is_spark, table_names
 from risk_model.errors import DataError, OutputExistsError
 from risk_model.linkage.person import LinkageSettings, link_persons, model_json
 from risk_model.linkage.quality import link_rates, quality_against_truth
 from risk_model.linkage.report import charts, render_html, render_json
-from risk_model.linkage.residence import HOMES_TABLE, build_homes
+from risk_model.linkage.residence import HOMES_TABLE, build_homes, homes_sql
 
 __all__ = ["CANDIDATES_TABLE", "LINKS_TABLE", "OUTCOMES_TABLE", "QUEUE_TABLE", "RUNS_TABLE",
            "LinkResult", "link"]
@@ -86,7 +91,8 @@ class LinkResult:
 
 def link(workspace: Workspace, *, settings: LinkageSettings | None = None,
          model: Path | None = None, overwrite: bool = False,
-         progress: Callable[[str], None] | None = None) -> LinkResult:
+         progress: Callable[[str], None] | None = None,
+         engine: str | None = None) -> LinkResult:
     """Link housing residents to health persons and record everything about the run.
 
     Parameters
@@ -102,6 +108,9 @@ def link(workspace: Workspace, *, settings: LinkageSettings | None = None,
         Replace an earlier linkage (without it, a second run is refused).
     progress : callable, optional
         Called with a short message as each stage starts.
+    engine : {"duckdb", "spark"}, optional
+        Where the linkage runs and the tables go (default: the workspace's ``engine``
+        setting).
 
     Returns
     -------
@@ -114,7 +123,8 @@ def link(workspace: Workspace, *, settings: LinkageSettings | None = None,
         If the warehouse is missing or lacks a table the linkage needs, or ``model`` is not a
         readable Splink model.
     ConfigError
-        If the workspace's ``settings.yaml`` is not valid.
+        If the workspace's ``settings.yaml`` is not valid, or Spark is asked for and not
+        installed.
     OutputExistsError
         If a linkage exists and ``overwrite`` is false.
     """
@@ -122,15 +132,33 @@ def link(workspace: Workspace, *, settings: LinkageSettings | None = None,
     note = progress or (lambda _m: None)
     settings = settings or LinkageSettings()
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
-    _check_ready(workspace, overwrite=overwrite)
+    engine = engine_name(workspace, engine)
     rule = rule_for(workspace)
     saved = _read_model(model) if model else None
 
-    with duckdb.connect(str(workspace.warehouse), read_only=True) as con:
+    with connect(workspace, engine, read_only=True) as con:
+        _check_ready(con, workspace, overwrite=overwrite)
         people = link_persons(con, settings=settings, model=saved, note=note)
         note("measuring the links")
         summary = _summary(con, workspace, run_id, settings, people, rule)
+        if is_spark(con):
+            targets, mlflow_run_id = _record(
+                workspace, run_id, settings, summary, people, note,
+                write=lambda: _write_lake(con, run_id, settings, people))
+    if engine == "duckdb":
+        targets, mlflow_run_id = _record(
+            workspace, run_id, settings, summary, people, note,
+            write=lambda: _write(workspace, run_id, settings, people))
+    return LinkResult(run_id=run_id, summary=summary,
+                      reports={k: str(v) for k, v in targets.items()},
+                      mlflow_run_id=mlflow_run_id,
+                      seconds=round(time.perf_counter() - t0, 2))
 
+
+def _record(workspace: Workspace, run_id: str, settings: LinkageSettings,
+            summary: dict[str, Any], people: Any, note: Callable[[str], None], *,
+            write: Callable[[], None]) -> tuple[dict[str, Path], str]:
+    """Write the reports, log the MLflow run and the tables; return the reports and the run."""
     with workspace.staging("link") as stage:
         targets = {
             "json": workspace.reports / "linkage.json",
@@ -150,29 +178,23 @@ def link(workspace: Workspace, *, settings: LinkageSettings | None = None,
         mlflow_run_id = _track(workspace, run_id, settings, summary, staged, figures)
 
         note("writing the links")
-        _write(workspace, run_id, settings, people)
+        write()
         for name, target in targets.items():
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staged[name], target)
-    return LinkResult(run_id=run_id, summary=summary,
-                      reports={k: str(v) for k, v in targets.items()},
-                      mlflow_run_id=mlflow_run_id,
-                      seconds=round(time.perf_counter() - t0, 2))
+    return targets, mlflow_run_id
 
 
-def _check_ready(workspace: Workspace, *, overwrite: bool) -> None:
-    if not workspace.warehouse.exists():
-        raise DataError(f"no warehouse at {workspace.warehouse}",
-                        hint="run `risk-model ingest` first")
-    with duckdb.connect(str(workspace.warehouse), read_only=True) as con:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+def _check_ready(con: Any, workspace: Workspace, *, overwrite: bool) -> None:
+    tables = table_names(con)
+    where = con.lake.tables if is_spark(con) else workspace.warehouse
     missing = [t for t in _NEEDED if t not in tables]
     if missing:
         raise DataError(f"the warehouse has no {', '.join(missing)} table(s) to link",
                         hint="put those extracts in landing/ and run `risk-model ingest`")
     if LINKS_TABLE in tables and not overwrite:
         raise OutputExistsError(
-            f"link would overwrite the existing linkage in {workspace.warehouse}",
+            f"link would overwrite the existing linkage in {where}",
             hint="pass --overwrite to replace it")
 
 
@@ -255,14 +277,21 @@ def _close(figures: dict[str, Any]) -> None:
         plt.close(fig)
 
 
-def _write(workspace: Workspace, run_id: str, settings: LinkageSettings, people: Any) -> None:
-    """Write every linkage table in one transaction (all or nothing)."""
+def _rows(run_id: str, settings: LinkageSettings, people: Any) -> tuple[pd.DataFrame,
+                                                                       pd.DataFrame]:
+    """The links stamped with the run, and the run's row of :data:`RUNS_TABLE`."""
     now = datetime.now(UTC).replace(tzinfo=None)
     links = people.links.assign(model_version=run_id)
     runs = pd.DataFrame([{
         "run_id": run_id, "linked_at": now,
         "settings": json.dumps(settings.to_dict()), "model": model_json(people.model),
         "counts": json.dumps(people.counts)}])
+    return links, runs
+
+
+def _write(workspace: Workspace, run_id: str, settings: LinkageSettings, people: Any) -> None:
+    """Write every linkage table in one transaction (all or nothing)."""
+    links, runs = _rows(run_id, settings, people)
     with duckdb.connect(str(workspace.warehouse)) as con:
         con.execute("BEGIN TRANSACTION")
         try:
@@ -282,3 +311,23 @@ def _write(workspace: Workspace, run_id: str, settings: LinkageSettings, people:
             con.execute("ROLLBACK")
             raise
     log.info("linkage %s written: %d links, homes in %s", run_id, len(links), HOMES_TABLE)
+
+
+def _write_lake(con: Any, run_id: str, settings: LinkageSettings, people: Any) -> None:
+    """The Spark engine's :func:`_write`: the same tables in the lake, all or nothing."""
+    from risk_model.spark import Write
+
+    links, runs = _rows(run_id, settings, people)
+    con.register("__new_links", links)
+    try:
+        writes = [Write(table, con.frame(frame)) for table, frame in (
+            (LINKS_TABLE, links), (QUEUE_TABLE, people.queue),
+            (CANDIDATES_TABLE, people.candidates), (OUTCOMES_TABLE, people.residents))]
+        writes.append(Write(HOMES_TABLE, con.sql(homes_sql("__new_links"))))
+        writes.append(Write(RUNS_TABLE, con.frame(
+            runs, "run_id string, linked_at timestamp, settings string, model string, "
+                  "counts string"), ("run_id", run_id)))
+        con.commit(writes)
+    finally:
+        con.unregister("__new_links")
+    log.info("linkage %s written to the lake: %d links", run_id, len(links))

@@ -19,7 +19,8 @@ import pandas as pd
 
 from risk_model.features.catalogue import NOT_KNOWN
 
-__all__ = ["FeatureSchema", "input_example", "lightgbm_frame", "model_frame", "read_model_frame"]
+__all__ = ["FeatureSchema", "input_example", "lightgbm_frame", "model_frame", "model_frame_select",
+           "read_model_frame"]
 
 
 class FeatureSchema:
@@ -99,6 +100,17 @@ def input_example(schema: FeatureSchema) -> pd.DataFrame:
     return pd.DataFrame([first, second])
 
 
+def model_frame_select(schema: FeatureSchema) -> str:
+    """Return the SQL select list of the model's columns in the canonical types.
+
+    Categories as text with "not known" for missing, everything else as ``DOUBLE``: the
+    columns of :func:`read_model_frame`, and of the frame the Spark engine scores.
+    """
+    return ", ".join(
+        f'coalesce("{n}", \'{NOT_KNOWN}\') AS "{n}"' if n in schema.categories
+        else f'CAST("{n}" AS DOUBLE) AS "{n}"' for n in schema.names)
+
+
 def read_model_frame(con: Any, as_of: Any, schema: FeatureSchema,
                      table: str = "feature_snapshots") -> tuple[pd.Series, pd.DataFrame]:
     """Read one as-of date's snapshot as the model's input frame.
@@ -127,9 +139,7 @@ def read_model_frame(con: Any, as_of: Any, schema: FeatureSchema,
         raise ValueError(f"{table} lacks {len(missing)} feature(s) the model uses: "
                          f"{', '.join(missing)}; rebuild the snapshots with the catalogue the "
                          "model was trained on")
-    select = ", ".join(
-        f'coalesce("{n}", \'{NOT_KNOWN}\') AS "{n}"' if n in schema.categories
-        else f'CAST("{n}" AS DOUBLE) AS "{n}"' for n in schema.names)
+    select = model_frame_select(schema)
     # through Arrow: several times faster than .df() for a wide frame of a million rows
     frame = con.execute(f"SELECT person_id, {select} FROM {table} WHERE as_of = ? "
                         "ORDER BY person_id", [as_of]).to_arrow_table().to_pandas()

@@ -62,6 +62,8 @@ __all__ = [
     "PROFILE_VERSION",
     "PSI_FLOOR",
     "drift",
+    "drift_counts",
+    "drift_from_counts",
     "psi",
     "reference_profile",
 ]
@@ -217,20 +219,89 @@ def drift(profile: Mapping[str, Any], frame: pd.DataFrame, score: Any, *,
     (True, 0.0)
     """
     _check_limits(threshold, warn, missing_rise)
+    return drift_from_counts(profile, drift_counts(profile, frame, score), threshold=threshold,
+                             warn=warn, missing_rise=missing_rise)
+
+
+def drift_counts(profile: Mapping[str, Any], frame: pd.DataFrame, score: Any) -> dict[str, Any]:
+    """Count a frame's rows in the profile's bins: the part of :func:`drift` that reads rows.
+
+    Counts of several frames add up (sum ``rows`` and each list, merge ``unseen``), so a frame
+    too large for one machine is counted in pieces (on Spark, in the executors) and
+    :func:`drift_from_counts` compares the sum.
+
+    Parameters
+    ----------
+    profile : mapping
+        From :func:`reference_profile`.
+    frame : pandas.DataFrame
+        Model frame rows (may be empty).
+    score : array-like of float
+        The score of each row.
+
+    Returns
+    -------
+    dict
+        ``{"rows": int, "score": [int, ...], "features": {name: [int, ...]},
+        "unseen": {name: {level: int}}}`` (every level a category feature's catalogue does
+        not know, with its count).
+
+    Raises
+    ------
+    DataError
+        If the frame lacks a profiled feature, or the score's length differs; or the profile
+        is of another version.
+    """
     if profile.get("version") != PROFILE_VERSION:
         raise DataError(f"the drift reference is of version {profile.get('version')!r}, "
                         f"this code reads version {PROFILE_VERSION}",
                         hint="profile the model's training frame again")
     _check_columns(frame, list(profile["features"]))
     values = _score_values(score, len(frame))
-    if len(frame) == 0:
-        raise DataError("the frame has no rows", hint="score a month with people in it")
-
-    score_result = _compare(profile["score"], values)
-    features = {}
+    out: dict[str, Any] = {"rows": len(frame), "score": _counts(profile["score"], values)[0],
+                           "features": {}, "unseen": {}}
     for name, entry in profile["features"].items():
         column = frame[name] if entry["kind"] == _CATEGORY else _floats(frame[name], name)
-        features[name] = _compare(entry, column)
+        counts, unseen = _counts(entry, column)
+        out["features"][name] = counts
+        if unseen:
+            out["unseen"][name] = unseen
+    return out
+
+
+def drift_from_counts(profile: Mapping[str, Any], counts: Mapping[str, Any], *,
+                      threshold: float = 0.2, warn: float = 0.1,
+                      missing_rise: float = 0.1) -> dict[str, Any]:
+    """Compare counts from :func:`drift_counts` with the profile (the rest of :func:`drift`).
+
+    Parameters
+    ----------
+    profile : mapping
+        From :func:`reference_profile`.
+    counts : mapping
+        From :func:`drift_counts` (or the sum of several).
+    threshold, warn, missing_rise : float, optional
+        As for :func:`drift`.
+
+    Returns
+    -------
+    dict
+        As :func:`drift` returns.
+
+    Raises
+    ------
+    DataError
+        If there are no rows.
+    ConfigError
+        If a threshold is out of range.
+    """
+    _check_limits(threshold, warn, missing_rise)
+    if not counts["rows"]:
+        raise DataError("the frame has no rows", hint="score a month with people in it")
+    score_result = _result(profile["score"], np.asarray(counts["score"]), {})
+    features = {name: _result(entry, np.asarray(counts["features"][name]),
+                              counts["unseen"].get(name, {}))
+                for name, entry in profile["features"].items()}
 
     alerts: list[dict[str, Any]] = []
     watch: list[dict[str, Any]] = []
@@ -257,7 +328,7 @@ def drift(profile: Mapping[str, Any], frame: pd.DataFrame, score: Any, *,
                            "message": f"{_what(subject, name)}: missing for {now:.0%} of "
                                       f"rows, {before:.0%} in the reference"})
 
-    result = {"rows": len(frame), "reference_rows": int(profile["rows"]),
+    result = {"rows": int(counts["rows"]), "reference_rows": int(profile["rows"]),
               "threshold": float(threshold), "warn": float(warn),
               "missing_rise": float(missing_rise), "psi_floor": PSI_FLOOR,
               "score": score_result, "features": features, "alerts": alerts, "watch": watch,
@@ -390,14 +461,27 @@ def _bin_labels(entry: Mapping[str, Any]) -> list[str]:
     return [f"below {edges[0]:g}", *inner, f"{edges[-1]:g} or above", "missing"]
 
 
-def _compare(entry: Mapping[str, Any], column: Any) -> dict[str, Any]:
+def _counts(entry: Mapping[str, Any], column: Any) -> tuple[list[int], dict[str, int]]:
+    """A column's count in each of the entry's bins, and (categories) each unseen level's."""
     if entry["kind"] == _CATEGORY:
         levels = list(entry["levels"])
         codes = _category_codes(column, levels)
         counts = np.bincount(codes, minlength=len(levels) + 1)
-        missing = counts[levels.index(NOT_KNOWN)] / codes.size
+        unseen: dict[str, int] = {}
+        if counts[-1]:
+            series = pd.Series(column)
+            unseen = {str(k): int(v) for k, v in
+                      series[codes == len(levels)].astype(str).value_counts().items()}
+        return [int(c) for c in counts], unseen
+    counts = _numeric_counts(column, np.asarray(entry["edges"], dtype="float64"))
+    return [int(c) for c in counts], {}
+
+
+def _result(entry: Mapping[str, Any], counts: np.ndarray,
+            unseen: Mapping[str, int]) -> dict[str, Any]:
+    if entry["kind"] == _CATEGORY:
+        missing = counts[list(entry["levels"]).index(NOT_KNOWN)] / counts.sum()
     else:
-        counts = _numeric_counts(column, np.asarray(entry["edges"], dtype="float64"))
         missing = counts[-1] / counts.sum()
     shares = counts / counts.sum()
     expected = np.asarray(entry["proportions"], dtype="float64")
@@ -414,11 +498,8 @@ def _compare(entry: Mapping[str, Any], column: Any) -> dict[str, Any]:
                            "reference": float(expected[largest]),
                            "now": float(shares[largest])}}
     if entry["kind"] == _CATEGORY:
-        result["unseen_levels"] = {}
-        if counts[-1]:
-            series = pd.Series(column)
-            unseen = series[codes == len(levels)].astype(str).value_counts().head(10)
-            result["unseen_levels"] = {str(k): int(v) for k, v in unseen.items()}
+        top = sorted(unseen.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+        result["unseen_levels"] = {k: int(v) for k, v in top}
     return result
 
 

@@ -33,11 +33,21 @@ holds the alias (default ``champion``) in the MLflow registry:
 
 Counts in the summary that say something about people's lives (who died, moved, opted out, was
 helped) follow the workspace's small-number rule; list sizes are set by capacity and are shown.
+
+On the Spark engine (``engine="spark"``) the same run reads the lake's tables: the snapshot is
+the same catalogue SQL translated to Spark SQL, and the per-resident work (risk through
+``mlflow.pyfunc.spark_udf``, attributable risk, reasons, drift counts) is done in the executors
+by :class:`risk_model.spark.scoring.SparkMonth`, with the same functions; the lists, the
+summary and the month's folder are made here as on DuckDB. The tables go to the lake's outputs
+(``scores/month=YYYY-MM/``...) together with the folder, all or nothing; the review app, which
+reads the DuckDB warehouse, is not published to.
 """
 
 from __future__ import annotations
 
 import calendar
+import contextlib
+import functools
 import json
 import logging
 import re
@@ -56,6 +66,7 @@ import pandas as pd
 
 from risk_model.config import Workspace
 from risk_model.disclosure import SuppressionRule, rule_for, suppress_count
+from risk_model.engine import connect, engine_name, table_names
 from risk_model.errors import ConfigError, DataError, OutputExistsError
 from risk_model.features.catalogue import Catalogue, load_catalogue
 from risk_model.modelling.frame import FeatureSchema, lightgbm_frame, read_model_frame
@@ -100,6 +111,8 @@ FILE_COLUMNS = ["position", "person_id", "tenancy_ref", "uprn", "risk_band", "ra
                 "movement_note"]
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+#: The opt-outs, left out of the month's frame on Spark (the population already leaves them out).
+_OPTED_OUT_SQL = "SELECT nhs_pseudo FROM national_data_opt_outs WHERE nhs_pseudo IS NOT NULL"
 #: The roles reasons are worded for: column suffix -> catalogue role.
 _ROLES = {"officer": "housing_officer", "analyst": "analyst"}
 #: Who gets reasons: the listed only (default), or every resident scored.
@@ -235,7 +248,7 @@ def _people(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
 
 def _previous(con: duckdb.DuckDBPyConnection, month: str) -> tuple[str | None, pd.DataFrame]:
     row = con.execute(f"SELECT max(month) FROM {RUNS_TABLE} WHERE month < ?",
-                      [month]).fetchone()
+                      [month]).fetchone() if RUNS_TABLE in table_names(con) else None
     if row is None or row[0] is None:
         return None, pd.DataFrame(columns=["person_id", "patch", "position"])
     return row[0], con.execute(f"SELECT person_id, patch, position FROM {LISTS_TABLE} "
@@ -282,7 +295,8 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> 
 
 def score(workspace: Workspace, month: str, *, model: str | None = None,
           overwrite: bool = False, reasons_for: str = "listed",
-          progress: Callable[[str], None] | None = None) -> ScoreResult:
+          progress: Callable[[str], None] | None = None,
+          engine: str | None = None) -> ScoreResult:
     """Score everyone as of a month's end and make each patch's prioritised list.
 
     Parameters
@@ -304,6 +318,9 @@ def score(workspace: Workspace, month: str, *, model: str | None = None,
         offered help.
     progress : callable, optional
         Called with a short message at each stage.
+    engine : {"duckdb", "spark"}, optional
+        Where the month is scored and written (default: the workspace's ``engine``
+        setting).
 
     Returns
     -------
@@ -313,19 +330,15 @@ def score(workspace: Workspace, month: str, *, model: str | None = None,
     Raises
     ------
     ConfigError
-        A bad month or model reference, no version with the alias, or bad settings.
+        A bad month or model reference, no version with the alias, bad settings, or Spark
+        asked for and not installed.
     OutputExistsError
         If the month was scored before and ``overwrite`` is false.
     DataError
         If the warehouse is not ready, or the catalogue or the month's features do not match
         what the model learned.
     """
-    from risk_model.features.snapshot import build_snapshot
-    from risk_model.modelling.explain import attributable_risk, priority, reasons, shap_values
     from risk_model.modelling.spec import spec_named
-    from risk_model.review.store import capacity_overrides, recent_actions
-    from risk_model.scoring.drift import drift
-    from risk_model.tracking import alias_version, load_pyfunc
 
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
@@ -339,20 +352,47 @@ def score(workspace: Workspace, month: str, *, model: str | None = None,
     note = progress or (lambda message: log.debug("score: %s", message))
     if reasons_for not in REASONS_FOR:
         raise ConfigError(f"--reasons-for must be listed or everyone, got {reasons_for!r}")
+    month_end(month)  # a bad month fails before anything is opened
+    sc = workspace.settings().scoring
+    name, alias = _model_ref(model, sc.model, sc.alias)
+    spec = spec_named(name)
+    engine = engine_name(workspace, engine)
+    if engine == "spark":
+        with connect(workspace, "spark") as con:
+            return _score(workspace, month, con=con, name=name, alias=alias, spec=spec,
+                          overwrite=overwrite, reasons_for=reasons_for, note=note, lap=lap,
+                          t0=t0, timings=timings)
+    if not workspace.warehouse.exists():
+        raise DataError(f"no warehouse at {workspace.warehouse}",
+                        hint="run `risk-model ingest` and `risk-model link` first")
+    return _score(workspace, month, con=None, name=name, alias=alias, spec=spec,
+                  overwrite=overwrite, reasons_for=reasons_for, note=note, lap=lap, t0=t0,
+                  timings=timings)
+
+
+def _score(workspace: Workspace, month: str, *, con: Any, name: str, alias: str, spec: Any,
+           overwrite: bool, reasons_for: str, note: Callable[[str], None],
+           lap: Callable[[str], None], t0: float, timings: dict[str, float]) -> ScoreResult:
+    """:func:`score` on DuckDB (``con`` None) or on a Spark connection."""
+    from risk_model.features.snapshot import build_snapshot
+    from risk_model.modelling.explain import attributable_risk, priority, reasons, shap_values
+    from risk_model.review.store import capacity_overrides, recent_actions
+    from risk_model.scoring.drift import drift, drift_from_counts
+    from risk_model.tracking import alias_version, load_pyfunc
+
     as_of = month_end(month)
     settings = workspace.settings()
     sc = settings.scoring
     rule = rule_for(workspace)
-    name, alias = _model_ref(model, sc.model, sc.alias)
-    spec = spec_named(name)
-    if not workspace.warehouse.exists():
-        raise DataError(f"no warehouse at {workspace.warehouse}",
-                        hint="run `risk-model ingest` and `risk-model link` first")
     target = workspace.lists / month
-    with duckdb.connect(str(workspace.warehouse)) as con:
-        _ensure_tables(con)
-        done = con.execute(f"SELECT count(*) FROM {RUNS_TABLE} WHERE month = ?",
-                           [month]).fetchone()
+    if con is None:
+        with duckdb.connect(str(workspace.warehouse)) as duck:
+            _ensure_tables(duck)
+            done = duck.execute(f"SELECT count(*) FROM {RUNS_TABLE} WHERE month = ?",
+                                [month]).fetchone()
+    else:
+        done = con.execute(f"SELECT count(*) FROM {RUNS_TABLE} WHERE month = ?", [month]
+                           ).fetchone() if RUNS_TABLE in table_names(con) else None
     if not overwrite and ((done and done[0]) or (target.exists() and any(target.iterdir()))):
         raise OutputExistsError(f"{month} has been scored already ({target})",
                                 hint="pass --overwrite to score it again and replace its lists")
@@ -372,13 +412,21 @@ def score(workspace: Workspace, month: str, *, model: str | None = None,
     lap("load_model")
 
     note(f"building features as of {as_of}")
-    with duckdb.connect(str(workspace.warehouse)) as con:
-        build_snapshot(con, catalogue, as_of, features=schema.names, table="score_snapshot")
-        person_id, frame = read_model_frame(con, as_of, schema, table="score_snapshot")
-        people = _people(con, "score_snapshot")
-        opted = _opted_out(con)
-        previous_month, previous = _previous(con, month)
-        died_before = _died(con, previous["person_id"].tolist(), as_of)
+    month_frame: Any = None  # the Spark engine's frame (SparkMonth); DuckDB's is `frame`
+    with (contextlib.nullcontext(con) if con is not None
+          else duckdb.connect(str(workspace.warehouse))) as wh:
+        build_snapshot(wh, catalogue, as_of, features=schema.names, table="score_snapshot")
+        people = _people(wh, "score_snapshot")
+        opted = _opted_out(wh)
+        previous_month, previous = _previous(wh, month)
+        died_before = _died(wh, previous["person_id"].tolist(), as_of)
+        if con is None:
+            person_id, frame = read_model_frame(wh, as_of, schema, table="score_snapshot")
+        else:
+            from risk_model.spark.scoring import SparkMonth
+
+            month_frame = SparkMonth(con, "score_snapshot", py, exclude=_OPTED_OUT_SQL)
+            person_id, frame = people["person_id"], None
     # pseudonyms and codes as plain objects: membership tests against hundreds of thousands of
     # them are hash lookups, not the per-value conversions of Arrow-backed strings
     person_id = person_id.astype(object)
@@ -392,20 +440,31 @@ def score(workspace: Workspace, month: str, *, model: str | None = None,
     removed = int((~keep).sum())
     if removed:  # the population already leaves them out; a second lock
         log.warning("score: %d opted-out people were in the population; left out", removed)
-        frame, people = frame[keep].reset_index(drop=True), people[keep].reset_index(drop=True)
-    if frame.empty:
+        people = people[keep].reset_index(drop=True)
+        if frame is not None:  # on Spark the month's frame leaves them out in its SQL
+            frame = frame[keep].reset_index(drop=True)
+    if people.empty:
         raise DataError(f"nobody is in the population as of {as_of}",
                         hint="check the month is within the warehouse's data")
-    _check_signature(registered, frame, where)
+    _check_signature(registered, frame if frame is not None else month_frame.empty_frame(),
+                     where)
     lap("features")
 
-    note(f"scoring {len(frame):,} residents")
-    raw = py.booster.predict(lightgbm_frame(frame, schema), raw_score=True)
-    risk = np.clip(py.calibration(raw), 0.0, 1.0)
-    attributable = attributable_risk(
-        lambda f: np.clip(py.calibration(py.booster.predict(lightgbm_frame(f, schema),
-                                                            raw_score=True)), 0.0, 1.0),
-        frame, schema.entries, risk=risk)
+    note(f"scoring {len(people):,} residents")
+    if month_frame is None:
+        raw = py.booster.predict(lightgbm_frame(frame, schema), raw_score=True)
+        risk = np.clip(py.calibration(raw), 0.0, 1.0)
+        attributable = attributable_risk(
+            lambda f: np.clip(py.calibration(py.booster.predict(lightgbm_frame(f, schema),
+                                                                raw_score=True)), 0.0, 1.0),
+            frame, schema.entries, risk=risk)
+    else:
+        predicted = month_frame.predict(workspace, f"models:/{name}/{version}")
+        if not predicted["person_id"].astype(object).equals(people["person_id"]):
+            raise DataError("the month's frame and its population disagree on who is in it",
+                            hint="run `risk-model link` again; person_homes may be stale")
+        risk = predicted["risk"].to_numpy(dtype=float)
+        attributable = predicted["attributable_risk"].to_numpy(dtype=float)
     prio = priority(risk, attributable, spec.priority.rank_by, spec.priority.blend_weight)
     lap("predict")
 
@@ -437,8 +496,22 @@ def score(workspace: Workspace, month: str, *, model: str | None = None,
     listed, leavers = movement(listed, previous if previous_month else None, status, capacity)
     lap("lists")
 
-    everyone_reasons: pd.DataFrame | None = None
-    if reasons_for == "everyone":  # exact values for all, by the fast algorithm
+    everyone_reasons: Any = None
+    if month_frame is not None:  # in the executors, by the same functions
+        note(f"explaining {'all residents' if reasons_for == 'everyone' else 'the listed'} "
+             "on Spark")
+        listed_ids = listed["person_id"].tolist()
+        if reasons_for == "everyone":
+            everyone_reasons = month_frame.reasons(None, top=sc.reasons, method="fast")
+            said = everyone_reasons.join(con.frame(pd.DataFrame({"person_id": listed_ids}),
+                                                   "person_id string"), "person_id", "left_semi")
+        else:
+            said = month_frame.reasons(listed_ids, top=sc.reasons)
+        by_person = said.toPandas().set_index("person_id")
+        for short in _ROLES:
+            listed[f"reasons_{short}"] = [list(r) for r in by_person.loc[
+                listed["person_id"], f"reasons_{short}"]]
+    elif reasons_for == "everyone":  # exact values for all, by the fast algorithm
         note(f"explaining all {len(frame):,} residents (exact SHAP)")
         explanation = shap_values(py.booster, frame, schema, method="fast")
         everyone_reasons = pd.DataFrame({"person_id": people["person_id"], **{
@@ -466,6 +539,11 @@ def score(workspace: Workspace, month: str, *, model: str | None = None,
         drifted: dict[str, Any] = {"trusted": None, "alerts": [], "watch": [],
                                    "summary": f"{where} has no drift reference bundled (it "
                                    "was registered before they were): drift not checked"}
+    elif month_frame is not None:  # counted in the executors, compared here
+        drifted = drift_from_counts(py.drift_reference,
+                                    month_frame.drift_counts(py.drift_reference),
+                                    threshold=sc.drift_threshold, warn=sc.drift_warn,
+                                    missing_rise=sc.missing_rise)
     else:
         drifted = drift(py.drift_reference, frame, risk, threshold=sc.drift_threshold,
                         warn=sc.drift_warn, missing_rise=sc.missing_rise)
@@ -497,11 +575,16 @@ def score(workspace: Workspace, month: str, *, model: str | None = None,
                            target=target, summary=summary, drifted=drifted, listed=listed,
                            ranked=ranked, leavers=leavers, name=name, version=version,
                            alias=alias, as_of=as_of, stamp=stamp,
-                           profile=py.drift_reference, everyone=everyone_reasons)
+                           profile=py.drift_reference, everyone=everyone_reasons, con=con)
+    if month_frame is not None:
+        month_frame.close()
     lap("write")
     outputs = {"lists": str(target), "summary": str(target / "summary.json"),
-               "drift": str(target / "drift.json"), "warehouse": str(workspace.warehouse),
-               "review": _publish(workspace, month)}
+               "drift": str(target / "drift.json"),
+               "warehouse": str(workspace.warehouse) if con is None else con.lake.outputs,
+               "review": _publish(workspace, month) if con is None else
+               "not published: the review app reads the DuckDB warehouse, and this month "
+               "was scored on Spark (its lists are in the lake's outputs)"}
     lap("publish")
     return ScoreResult(month=month, model=name, version=version, alias=alias, as_of=as_of,
                        counts=counts, patches=patches, left=left, drift=drift_brief,
@@ -553,7 +636,7 @@ def _write(workspace: Workspace, *, month: str, target: Path,
            summary: dict[str, Any], drifted: dict[str, Any], listed: pd.DataFrame,
            ranked: pd.DataFrame, leavers: pd.DataFrame, name: str, version: str, alias: str,
            as_of: date, stamp: datetime, profile: dict[str, Any] | None,
-           everyone: pd.DataFrame | None) -> str:
+           everyone: Any, con: Any = None) -> str:
     """Write every output of the month, all or nothing; return the MLflow run id."""
     from risk_model.scoring.charts import drift_figures
     from risk_model.tracking import start_run
@@ -609,15 +692,17 @@ def _write(workspace: Workspace, *, month: str, target: Path,
                 "model_version": version, "alias": alias, "as_of": as_of, "scored_at": stamp,
                 "trusted": drifted.get("trusted"), "mlflow_run_id": run.run_id,
                 "summary": json.dumps(summary, default=str)}])
-            _commit(workspace.warehouse, month, folder, target, {
+            commit = _commit if con is None else functools.partial(_commit_lake, con)
+            commit(workspace.warehouse, month, folder, target, {
                 SCORES_TABLE: ranked.assign(**tag, on_list=ranked["person_id"].isin(
                     listed["person_id"])).drop(columns=["held_back"]),
                 LISTS_TABLE: listed.assign(**tag).drop(columns=["held_back",
                                                                 "held_back_action"]),
                 LEAVERS_TABLE: leavers.assign(month=month),
-                REASONS_TABLE: (everyone if everyone is not None else pd.DataFrame(
-                    columns=["person_id", "reasons_officer", "reasons_analyst"])
-                                ).assign(month=month),
+                REASONS_TABLE: everyone if everyone is not None and con is not None else (
+                    everyone if everyone is not None else pd.DataFrame(
+                        columns=["person_id", "reasons_officer", "reasons_analyst"])
+                ).assign(month=month),
                 RUNS_TABLE: summary_row})
             return run.run_id
 
@@ -654,6 +739,45 @@ def _commit(con_path: Path, month: str, folder: Path, target: Path,
             if aside is not None:
                 aside.rename(target)
             raise
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def _commit_lake(con: Any, _warehouse: Path, month: str, folder: Path, target: Path,
+                 tables: dict[str, Any]) -> None:
+    """:func:`_commit` on the Spark engine: the month's partitions and folder, or neither."""
+    from risk_model.spark import Write
+    from risk_model.spark.connection import spark_ddl
+
+    writes = []
+    for table, rows in tables.items():
+        ddl = spark_ddl(_TABLES[table])
+        if isinstance(rows, pd.DataFrame):
+            columns = [c.split()[0] for c in _TABLES[table].replace("\n", " ").split(",")]
+            data = rows.assign(month=month) if "month" not in rows.columns else rows
+            frame = con.spark.createDataFrame(data[columns], schema=ddl) if len(data) else \
+                con.spark.createDataFrame([], schema=ddl)
+        else:  # a Spark frame (everyone's reasons), never collected
+            from pyspark.sql import functions as F
+
+            frame = rows.withColumn("month", F.lit(month))
+        writes.append(Write(table, frame, ("month", month)))
+    aside: Path | None = None
+    placed = False
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            aside = target.with_name(f".old-{target.name}-{uuid.uuid4().hex[:8]}")
+            target.rename(aside)
+        folder.rename(target)
+        placed = True
+        con.commit(writes)
+    except BaseException:
+        if placed:
+            target.rename(folder)
+        if aside is not None:
+            aside.rename(target)
+        raise
     if aside is not None:
         shutil.rmtree(aside, ignore_errors=True)
 
