@@ -1,7 +1,8 @@
 """Debian's Chromium driven by Playwright: the browser harness every browser test shares.
 
-Fixtures (import them into a folder's ``conftest.py``: ``tests/review`` and ``tests/reports``
-do):
+Fixtures, registered once for the whole suite by ``pytest_plugins`` in ``tests/conftest.py``
+(importing them into two folders' conftests made two session-wide browsers, and Playwright's
+sync API refuses a second one while the first runs):
 
 - ``chromium`` (session): the path of Debian's Chromium, ``/usr/bin/chromium``, installed with
   ``apt-get install -y chromium`` when it is missing (the tests run as root, in CI too). Never

@@ -21,6 +21,9 @@ from risk_model.modelling.run import promote, train
 from risk_model.synth import SynthConfig, SynthResult, generate
 from risk_model.synth.realism import Realism
 
+#: Debian's Chromium through Playwright: ``chromium``, ``browser`` and ``page`` for every folder.
+pytest_plugins = ["tests.chromium"]
+
 
 class SynthRun:
     """A generated workspace; its files are read through :class:`Realism`, as the docs' are."""

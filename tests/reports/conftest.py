@@ -24,10 +24,9 @@ from risk_model.errors import PromotionRefused, RiskModelError
 from risk_model.modelling.audit import audit
 from risk_model.modelling.run import promote, train
 from risk_model.reports.run import build_reports, report_folder
-from tests.chromium import browser, chromium, page
 from tests.conftest import MODEL, copy_workspace
 
-__all__ = ["MODEL", "STRICT", "ReportedArea", "browser", "chromium", "page", "reported"]
+__all__ = ["MODEL", "STRICT", "ReportedArea", "reported"]
 
 #: The stricter rule the published reports are written under.
 STRICT = SuppressionRule(threshold=10, rounding=10)

@@ -1,9 +1,7 @@
 """Browser-test harness: Debian's Chromium driven by Playwright against the app on loopback.
 
-Fixtures (imported by ``tests/review/conftest.py``):
-
-- ``chromium``, ``browser``, ``page``: Debian's Chromium through Playwright, shared with the
-  reports' tests from :mod:`tests.chromium` (re-exported here).
+Fixtures (imported by ``tests/review/conftest.py``); ``chromium``, ``browser`` and ``page``
+come from :mod:`tests.chromium`, registered once for the whole suite:
 - ``live_server`` (session): the review app from ``create_app()`` served by uvicorn on a free
   127.0.0.1 port in a background thread; yields its base URL. Tests that need an app of their
   own (a workspace, a database) use :func:`serve` directly.
@@ -24,13 +22,12 @@ import pytest
 import uvicorn
 
 from risk_model.review.app import create_app
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS, browser, chromium, ensure_chromium, page
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, ensure_chromium
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "browser", "chromium", "ensure_chromium", "live_server",
-           "page", "serve"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "ensure_chromium", "live_server", "serve"]
 
 _START_TIMEOUT_S = 20.0
 
