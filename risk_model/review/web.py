@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader
+from markupsafe import Markup
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
@@ -77,7 +78,34 @@ def templates() -> Jinja2Templates:
         static_url=STATIC_URL,
         assets_url=ASSETS_URL,
     )
+    env.globals["chrome"] = _chrome(env)
     return Jinja2Templates(env=env)
+
+
+#: The parts of every page that never change, rendered once from GOV.UK Frontend's macros.
+_CHROME = {
+    "skip_link": ('{% from "govuk_frontend_jinja/components/skip-link/macro.html" '
+                  "import govukSkipLink %}{{ govukSkipLink({'href': '#main-content', "
+                  "'text': 'Skip to main content'}) }}"),
+    # not GOV.UK: the generic header, without the crown or the GOV.UK logotype
+    "header": ('{% from "govuk_frontend_jinja/components/generic-header/macro.html" '
+               "import govukGenericHeader %}{{ govukGenericHeader({'logoText': service_name, "
+               "'url': '/'}) }}"),
+    "phase_banner": ('{% from "govuk_frontend_jinja/components/phase-banner/macro.html" '
+                     "import govukPhaseBanner %}{{ govukPhaseBanner({'tag': {'text': 'Alpha'}, "
+                     "'text': 'This is a new service. Tell your team leader if something does "
+                     "not work.'}) }}"),
+}
+
+
+def _chrome(env: Environment) -> dict[str, Markup]:
+    """The skip link, header and phase banner as HTML, for ``base.html``.
+
+    Rendered at every request they were a quarter of a list page's time: each GOV.UK macro call
+    imports further macro files, and Jinja re-resolves every import on every render.
+    """
+    return {name: Markup(env.from_string(source).render())  # autoescaped by the environment
+            for name, source in _CHROME.items()}
 
 
 def mount_static(app: Starlette) -> None:
