@@ -652,14 +652,8 @@ def run_record(workspace: Workspace, run_id: str) -> dict[str, Any]:
     ConfigError
         If the run does not exist in the workspace's store.
     """
-    from mlflow.exceptions import MlflowException
-
     client = _client(workspace)
-    try:
-        run = client.get_run(run_id)
-    except MlflowException as exc:
-        raise ConfigError(f"no MLflow run {run_id} in {tracking_uri(workspace)}",
-                          hint="check MLFLOW_TRACKING_URI and the workspace") from exc
+    run = _get_run(workspace, client, run_id)
     return {"run_id": run.info.run_id, "run_name": run.info.run_name,
             "experiment": client.get_experiment(run.info.experiment_id).name,
             "status": run.info.status, "start_time": run.info.start_time,
@@ -755,6 +749,17 @@ def read_model_artifact(workspace: Workspace, name: str, version: str,
     return _download(location, client, None, path)
 
 
+def _get_run(workspace: Workspace, client: MlflowClient, run_id: str) -> Any:
+    """The run, or a ConfigError naming it and the store."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_run(run_id)
+    except MlflowException as exc:
+        raise ConfigError(f"no MLflow run {run_id} in {tracking_uri(workspace)}",
+                          hint="check MLFLOW_TRACKING_URI and the workspace") from exc
+
+
 def open_run(workspace: Workspace, run_id: str) -> TrackedRun:
     """Return a handle to log more to an existing run (an audit adds to its training run).
 
@@ -763,14 +768,8 @@ def open_run(workspace: Workspace, run_id: str) -> TrackedRun:
     ConfigError
         If the run does not exist in the workspace's store.
     """
-    from mlflow.exceptions import MlflowException
-
     client = _client(workspace)
-    try:
-        run = client.get_run(run_id)
-    except MlflowException as exc:
-        raise ConfigError(f"no MLflow run {run_id} in {tracking_uri(workspace)}",
-                          hint="check MLFLOW_TRACKING_URI and the workspace") from exc
+    run = _get_run(workspace, client, run_id)
     return TrackedRun(client, run_id, run.info.experiment_id)
 
 

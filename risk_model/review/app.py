@@ -248,6 +248,19 @@ class _ListPages:
         return body
 
 
+def _paging(count: int, page: int, link: Callable[[int], str]) -> tuple[slice, dict[str, Any]]:
+    """The rows of one page of ``count`` (``page`` clamped) and what the pagination needs."""
+    pages = max(1, -(-count // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    start = (page - 1) * PAGE_SIZE
+    return slice(start, start + PAGE_SIZE), {
+        "page": page, "pages": pages, "first": start + 1,
+        "page_links": [{"number": n, "href": link(n), "current": n == page}
+                       for n in range(1, pages + 1)],
+        "previous_link": link(page - 1) if page > 1 else None,
+        "next_link": link(page + 1) if page < pages else None}
+
+
 def _percent_points(value: float | None) -> str | None:
     if value is None:
         return None
@@ -404,27 +417,19 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
                  if (band is None or e.risk_band == band)
                  and (reason is None or reason in e.reason_kinds)
                  and (not new_only or e.movement == "new")]
-        pages = max(1, -(-len(shown) // PAGE_SIZE))
-        page = min(max(page, 1), pages)
-        start = (page - 1) * PAGE_SIZE
-        log_event(ws(), "view_list", username=user.username, ip=_ip(request),
-                  detail={"month": month, "band": band, "reason": reason, "new": new_only,
-                          "page": page, "shown": len(shown[start:start + PAGE_SIZE])})
         query = {k: v for k, v in (("band", band), ("reason", reason),
                                    ("new", "yes" if new_only else None)) if v}
-
-        def link(number: int) -> str:
-            return "/my-list?" + urlencode({**query, "page": number})
+        rows, paging = _paging(len(shown), page, lambda n: "/my-list?" + urlencode(
+            {**query, "page": n}))
+        page, entries = paging["page"], shown[rows]
+        log_event(ws(), "view_list", username=user.username, ip=_ip(request),
+                  detail={"month": month, "band": band, "reason": reason, "new": new_only,
+                          "page": page, "shown": len(entries)})
 
         def render() -> str:
             return templates().get_template("my_list_body.html").render({
-                "month": month, "has_patches": bool(user.patches),
-                "entries": shown[start:start + PAGE_SIZE], "matching": len(shown),
-                "first": start + 1, "page": page, "pages": pages,
-                "page_links": [{"number": n, "href": link(n), "current": n == page}
-                               for n in range(1, pages + 1)],
-                "previous_link": link(page - 1) if page > 1 else None,
-                "next_link": link(page + 1) if page < pages else None, "done": done,
+                **paging, "month": month, "has_patches": bool(user.patches),
+                "entries": entries, "matching": len(shown), "done": done,
                 "total": len(everyone),
                 "left": sum(e.person_id not in done for e in everyone),
                 "band": band, "reason": reason, "new_only": new_only, "bands": _BANDS,
@@ -552,25 +557,16 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
         if not everyone:
             raise StarletteHTTPException(404)
         done = lists.actioned(ws(), month, patches=[patch])
-        pages = max(1, -(-len(everyone) // PAGE_SIZE))
-        page = min(max(page, 1), pages)
-        start = (page - 1) * PAGE_SIZE
-        shown = everyone[start:start + PAGE_SIZE]
-        log_event(ws(), "view_list", username=user.username, ip=_ip(request),
-                  detail={"month": month, "patch": patch, "page": page, "shown": len(shown)})
         here = f"/analyst/lists/{quote(month, safe='')}/{quote(patch, safe='')}"
-
-        def link(number: int) -> str:
-            return f"{here}?page={number}"
-
+        rows, paging = _paging(len(everyone), page, lambda n: f"{here}?page={n}")
+        shown = everyone[rows]
+        log_event(ws(), "view_list", username=user.username, ip=_ip(request),
+                  detail={"month": month, "patch": patch, "page": paging["page"],
+                          "shown": len(shown)})
         return _page(request, "analyst_list.html", {
-            "title": f"The {patch} list for {month}", "month": month, "patch": patch,
-            "entries": [(e, _percent_points(e.attributable_risk)) for e in shown],
-            "done": done, "total": len(everyone), "first": start + 1, "pages": pages,
-            "page_links": [{"number": n, "href": link(n), "current": n == page}
-                           for n in range(1, pages + 1)],
-            "previous_link": link(page - 1) if page > 1 else None,
-            "next_link": link(page + 1) if page < pages else None}, user=user)
+            **paging, "title": f"The {patch} list for {month}", "month": month,
+            "patch": patch, "done": done, "total": len(everyone),
+            "entries": [(e, _percent_points(e.attributable_risk)) for e in shown]}, user=user)
 
     @app.get("/admin/audit-log", response_class=HTMLResponse)
     def audit_log(request: Request, event: str | None = None,
